@@ -1,0 +1,326 @@
+"""NaCl's box for CURVE in pure Python: X25519 + XSalsa20-Poly1305.
+
+MicroPython boards have no libsodium, so CURVE needs these primitives in
+Python. Results are byte-identical to libsodium's (crypto_box_beforenm,
+crypto_box_easy_afternm, crypto_secretbox_easy); tests/test_crypto.py checks
+that against pynacl on CPython and under the MicroPython unix port.
+
+Salsa20 works on 32-bit words (small ints on 64-bit hosts), Poly1305 and
+X25519 on Python's big ints, and keystream XOR on whole-chunk big ints, so no
+per-byte Python loop runs. On MicroPython a @micropython.viper Salsa20 core
+(nacl_viper.py) replaces the pure one when it compiles; it gives the same
+words.
+
+Not constant-time: Python cannot promise that. Acceptable for the threat
+model of a device on its own link; use libsodium where timing matters.
+"""
+import struct
+
+try:
+    from os import urandom as _urandom
+except ImportError:  # a port without os.urandom must pass random=
+    _urandom = None
+
+_M32 = 0xFFFFFFFF
+_P = (1 << 255) - 19
+_A24 = 121665
+_P1305 = (1 << 130) - 5
+_R_CLAMP = 0x0FFFFFFC0FFFFFFC0FFFFFFC0FFFFFFF
+_M128 = (1 << 128) - 1
+_M130 = (1 << 130) - 1
+_ZERO16 = bytes(16)
+_ZERO32 = bytes(32)
+_BASE = b"\x09" + bytes(31)
+# "expand 32-byte k"
+_S0 = 0x61707865
+_S1 = 0x3320646E
+_S2 = 0x79622D32
+_S3 = 0x6B206574
+_CHUNK = 1024  # keystream bytes XORed per big-int operation
+
+
+def _rounds(x):
+    """20 Salsa20 rounds (10 double rounds) over 16 words; returns the words."""
+    x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15 = x
+    M = _M32
+    for _ in range(10):
+        # column round
+        t = (x0 + x12) & M
+        x4 ^= ((t << 7) | (t >> 25)) & M
+        t = (x4 + x0) & M
+        x8 ^= ((t << 9) | (t >> 23)) & M
+        t = (x8 + x4) & M
+        x12 ^= ((t << 13) | (t >> 19)) & M
+        t = (x12 + x8) & M
+        x0 ^= ((t << 18) | (t >> 14)) & M
+        t = (x5 + x1) & M
+        x9 ^= ((t << 7) | (t >> 25)) & M
+        t = (x9 + x5) & M
+        x13 ^= ((t << 9) | (t >> 23)) & M
+        t = (x13 + x9) & M
+        x1 ^= ((t << 13) | (t >> 19)) & M
+        t = (x1 + x13) & M
+        x5 ^= ((t << 18) | (t >> 14)) & M
+        t = (x10 + x6) & M
+        x14 ^= ((t << 7) | (t >> 25)) & M
+        t = (x14 + x10) & M
+        x2 ^= ((t << 9) | (t >> 23)) & M
+        t = (x2 + x14) & M
+        x6 ^= ((t << 13) | (t >> 19)) & M
+        t = (x6 + x2) & M
+        x10 ^= ((t << 18) | (t >> 14)) & M
+        t = (x15 + x11) & M
+        x3 ^= ((t << 7) | (t >> 25)) & M
+        t = (x3 + x15) & M
+        x7 ^= ((t << 9) | (t >> 23)) & M
+        t = (x7 + x3) & M
+        x11 ^= ((t << 13) | (t >> 19)) & M
+        t = (x11 + x7) & M
+        x15 ^= ((t << 18) | (t >> 14)) & M
+        # row round
+        t = (x0 + x3) & M
+        x1 ^= ((t << 7) | (t >> 25)) & M
+        t = (x1 + x0) & M
+        x2 ^= ((t << 9) | (t >> 23)) & M
+        t = (x2 + x1) & M
+        x3 ^= ((t << 13) | (t >> 19)) & M
+        t = (x3 + x2) & M
+        x0 ^= ((t << 18) | (t >> 14)) & M
+        t = (x5 + x4) & M
+        x6 ^= ((t << 7) | (t >> 25)) & M
+        t = (x6 + x5) & M
+        x7 ^= ((t << 9) | (t >> 23)) & M
+        t = (x7 + x6) & M
+        x4 ^= ((t << 13) | (t >> 19)) & M
+        t = (x4 + x7) & M
+        x5 ^= ((t << 18) | (t >> 14)) & M
+        t = (x10 + x9) & M
+        x11 ^= ((t << 7) | (t >> 25)) & M
+        t = (x11 + x10) & M
+        x8 ^= ((t << 9) | (t >> 23)) & M
+        t = (x8 + x11) & M
+        x9 ^= ((t << 13) | (t >> 19)) & M
+        t = (x9 + x8) & M
+        x10 ^= ((t << 18) | (t >> 14)) & M
+        t = (x15 + x14) & M
+        x12 ^= ((t << 7) | (t >> 25)) & M
+        t = (x12 + x15) & M
+        x13 ^= ((t << 9) | (t >> 23)) & M
+        t = (x13 + x12) & M
+        x14 ^= ((t << 13) | (t >> 19)) & M
+        t = (x14 + x13) & M
+        x15 ^= ((t << 18) | (t >> 14)) & M
+    return (x0, x1, x2, x3, x4, x5, x6, x7, x8, x9, x10, x11, x12, x13, x14, x15)
+
+
+def _block(x):
+    """One Salsa20 keystream block (64 bytes) for input words x."""
+    y = _rounds(x)
+    return struct.pack(
+        "<16I", *[(y[i] + x[i]) & _M32 for i in range(16)]
+    )
+
+
+_viper = None
+try:  # only MicroPython reaches the viper module; CPython never parses it
+    import sys
+
+    if sys.implementation.name == "micropython":
+        from . import nacl_viper as _viper  # noqa: F811
+
+        if _viper.selftest(_rounds, _block):
+            _rounds = _viper.rounds  # noqa: F811
+            _block = _viper.block  # noqa: F811
+        else:  # pragma: no cover - a miscompiled fast path is never used
+            _viper = None
+except Exception:  # no native emitter on this build: stay pure
+    _viper = None
+
+
+def _key_words(key):
+    if len(key) != 32:
+        raise ValueError("key must be 32 bytes")
+    return struct.unpack("<8I", key)
+
+
+def hsalsa20(key, nonce16):
+    """HSalsa20: 32-byte subkey from a 32-byte key and a 16-byte input."""
+    k = _key_words(key)
+    n = struct.unpack("<4I", nonce16)
+    y = _rounds(
+        (_S0, k[0], k[1], k[2], k[3], _S1, n[0], n[1],
+         n[2], n[3], _S2, k[4], k[5], k[6], k[7], _S3)
+    )
+    return struct.pack("<8I", y[0], y[5], y[10], y[15], y[6], y[7], y[8], y[9])
+
+
+def _keystream(subkey, nonce8, nbytes, first=None):
+    """Salsa20 keystream from block 0, nbytes rounded up to whole blocks.
+
+    first: block 0 if the caller already has it (secretbox_open).
+    """
+    k = _key_words(subkey)
+    n = struct.unpack("<2I", nonce8)
+    x = [_S0, k[0], k[1], k[2], k[3], _S1, n[0], n[1],
+         0, 0, _S2, k[4], k[5], k[6], k[7], _S3]
+    blocks = []
+    ctr = 0
+    if first is not None:
+        blocks.append(first)
+        ctr = 1
+    for _ in range(((nbytes + 63) >> 6) - ctr):
+        x[8] = ctr & _M32
+        x[9] = ctr >> 32
+        blocks.append(_block(x))
+        ctr += 1
+    return b"".join(blocks)
+
+
+def _xor(data, stream):
+    """data XOR stream[:len(data)], chunk by chunk as little-endian big ints."""
+    n = len(data)
+    out = bytearray(n)
+    for i in range(0, n, _CHUNK):
+        j = min(i + _CHUNK, n)
+        v = int.from_bytes(data[i:j], "little") ^ int.from_bytes(stream[i:j], "little")
+        out[i:j] = v.to_bytes(j - i, "little")
+    return out
+
+
+def poly1305(key, msg):
+    """Poly1305 one-time authenticator: 16-byte tag of msg under a 32-byte key."""
+    r = int.from_bytes(key[:16], "little") & _R_CLAMP
+    s = int.from_bytes(key[16:32], "little")
+    p = _P1305
+    h = 0
+    n = len(msg)
+    full = n - n % 16
+    hibit = 1 << 128
+    for i in range(0, full, 16):
+        h = (h + int.from_bytes(msg[i : i + 16], "little") + hibit) * r
+        h = (h & _M130) + 5 * (h >> 130)  # partial reduction keeps h small
+    if full < n:
+        h = (h + int.from_bytes(msg[full:], "little") + (1 << (8 * (n - full)))) * r
+    h %= p
+    return ((h + s) & _M128).to_bytes(16, "little")
+
+
+def _check_nonce(nonce):
+    if len(nonce) != 24:
+        raise ValueError("nonce must be 24 bytes")
+
+
+def secretbox(msg, nonce, key):
+    """XSalsa20-Poly1305 seal: 16-byte tag followed by the ciphertext."""
+    _check_nonce(nonce)
+    sub = hsalsa20(key, nonce[:16])
+    stream = _keystream(sub, nonce[16:24], 32 + len(msg))
+    c = _xor(msg, memoryview(stream)[32:])
+    return poly1305(stream[:32], c) + c
+
+
+def secretbox_open(box, nonce, key):
+    """XSalsa20-Poly1305 open: the plaintext, or ValueError on a bad tag."""
+    _check_nonce(nonce)
+    if len(box) < 16:
+        raise ValueError("box shorter than its tag")
+    box = memoryview(box)
+    c = box[16:]
+    sub = hsalsa20(key, nonce[:16])
+    # the first block holds the Poly1305 key and the first 32 stream bytes
+    first = _keystream(sub, nonce[16:24], 64)
+    tag = poly1305(first[:32], c)
+    if int.from_bytes(tag, "little") ^ int.from_bytes(box[:16], "little"):
+        raise ValueError("message forged or corrupt")
+    stream = _keystream(sub, nonce[16:24], 32 + len(c), first)
+    return bytes(_xor(c, memoryview(stream)[32:]))
+
+
+def x25519(scalar, point):
+    """RFC 7748 X25519: scalar (32 bytes, clamped here) times the u-coordinate point."""
+    if len(scalar) != 32 or len(point) != 32:
+        raise ValueError("X25519 inputs must be 32 bytes")
+    k = int.from_bytes(scalar, "little")
+    k = (k & ((1 << 254) - 8)) | (1 << 254)
+    x1 = int.from_bytes(point, "little") & ((1 << 255) - 1)
+    p = _P
+    x2, z2, x3, z3 = 1, 0, x1, 1
+    swap = 0
+    for t in range(254, -1, -1):
+        bit = (k >> t) & 1
+        if swap ^ bit:
+            x2, x3 = x3, x2
+            z2, z3 = z3, z2
+        swap = bit
+        a = x2 + z2
+        b = x2 - z2
+        aa = a * a % p
+        bb = b * b % p
+        e = aa - bb
+        da = (x3 - z3) * a % p
+        cb = (x3 + z3) * b % p
+        t1 = da + cb
+        t2 = da - cb
+        x3 = t1 * t1 % p
+        z3 = x1 * (t2 * t2 % p) % p
+        x2 = aa * bb % p
+        z2 = e * (aa + _A24 * e) % p
+    if swap:
+        x2, z2 = x3, z3
+    return (x2 * pow(z2, p - 2, p) % p).to_bytes(32, "little")
+
+
+class PureCrypto:
+    """The port crypto interface (see ports/cpython/crypto.py) in pure Python.
+
+    Keys are 32 bytes, nonces 24; boxes are tag (16) + ciphertext, as
+    libsodium's *_easy functions. Failures raise ValueError.
+    """
+
+    name = "pure"
+
+    def __init__(self, random=None):
+        if random is None:
+            random = _urandom
+        self._random = random
+
+    def random(self, n):
+        if self._random is None:
+            raise ValueError("no random source: pass random= to PureCrypto")
+        b = self._random(n)
+        if len(b) != n:
+            raise ValueError("random source returned %d bytes, wanted %d" % (len(b), n))
+        return bytes(b)
+
+    def keypair(self):
+        """-> (public, secret); the secret is 32 random bytes, as libsodium's."""
+        secret = self.random(32)
+        return x25519(secret, _BASE), secret
+
+    def public(self, secret):
+        return x25519(secret, _BASE)
+
+    def beforenm(self, public, secret):
+        """Shared key = HSalsa20(X25519(secret, public), 0); a low-order peer key raises."""
+        s = x25519(secret, public)
+        if s == _ZERO32:
+            raise ValueError("weak public key (shared secret is zero)")
+        return hsalsa20(s, _ZERO16)
+
+    def box_afternm(self, msg, nonce, k):
+        return secretbox(msg, nonce, k)
+
+    def open_afternm(self, box, nonce, k):
+        return secretbox_open(box, nonce, k)
+
+    def box(self, msg, nonce, public, secret):
+        return secretbox(msg, nonce, self.beforenm(public, secret))
+
+    def open(self, box, nonce, public, secret):
+        return secretbox_open(box, nonce, self.beforenm(public, secret))
+
+    def secretbox(self, msg, nonce, key):
+        return secretbox(msg, nonce, key)
+
+    def secretbox_open(self, box, nonce, key):
+        return secretbox_open(box, nonce, key)
