@@ -1,0 +1,291 @@
+"""Context: owns the port, the reactor, the frame pool, inproc names and
+sockets. Blocking calls wait here: they poll themselves, or (when the port
+runs an I/O thread) take turns with it as leader/follower."""
+from . import constants as C
+from .connection import Options as ConnOptions
+from .errors import ContextTerminated, ZMQError
+from .mechanism import MechanismConfig
+from .pipe import inproc_pair
+from .pool import FramePool
+from .reactor import Reactor
+
+_MECH_NAMES = (b"NULL", b"PLAIN", b"CURVE")
+
+
+class Context:
+    _instance = None
+
+    def __init__(self, io_threads=None, port=None, **kwargs):
+        if port is None:
+            from .ports import default_port
+
+            port = default_port()
+        self.port = port
+        self.reactor = Reactor(port)
+        self.pool = FramePool(port.pool_count, port.pool_size, port.heap_ok)
+        self.lock = port.condition()
+        self.sockets = []
+        self.inproc = {}
+        self.inproc_pending = {}
+        self.lingering = []
+        self.terminated_flag = False
+        self.closed = False
+        self.polling = False
+        self.waiters = 0
+        self.zap_client = None
+        self._rx_free = []
+        self.waker = port.waker()
+        if self.waker is not None:
+            self.reactor.add(self.waker)
+            self.reactor.on_timer_added = self._timer_added
+        if io_threads is None:
+            io_threads = port.default_io_threads
+        self.io_threads = io_threads
+        self.io_thread = port.start_io_thread(self) if io_threads > 0 else None
+
+    @classmethod
+    def instance(cls, io_threads=None):
+        if cls._instance is None or cls._instance.closed:
+            cls._instance = cls(io_threads)
+        return cls._instance
+
+    # -- sockets -------------------------------------------------------------
+    def socket(self, socket_type, **kwargs):
+        if self.terminated_flag:
+            raise ContextTerminated()
+        from .socket import Socket
+
+        cls = kwargs.pop("socket_class", None) or getattr(self, "_socket_class", None) or Socket
+        with self.lock:
+            s = cls(self, socket_type)
+            self.sockets.append(s)
+        return s
+
+    def forget_socket(self, sock):
+        if sock in self.sockets:
+            self.sockets.remove(sock)
+
+    def rx_buffer(self):
+        return bytearray(self.port.rx_size)
+
+    def log(self, msg):
+        self.port.log(msg)
+
+    def connection_options(self, sock, accepted, peer):
+        o = sock.options
+        c = ConnOptions()
+        c.socket_type = sock.socket_type
+        c.mechanism = _MECH_NAMES[o.mechanism]
+        if o.mechanism == C.PLAIN:
+            c.as_server = bool(o.plain_server)
+        elif o.mechanism == C.CURVE:
+            c.as_server = bool(o.curve_server)
+        c.identity = o.identity
+        c.maxmsgsize = o.maxmsgsize
+        c.heartbeat_ivl = o.heartbeat_ivl
+        c.heartbeat_ttl = o.heartbeat_ttl
+        c.heartbeat_timeout = o.heartbeat_timeout
+        c.peer_address = peer.encode() if isinstance(peer, str) else peer
+        if o.mechanism != C.NULL or o.zap_domain:
+            m = MechanismConfig()
+            m.plain_server = bool(o.plain_server)
+            m.plain_username = o.plain_username
+            m.plain_password = o.plain_password
+            m.curve_server = bool(o.curve_server)
+            m.curve_publickey = o.curve_publickey or None
+            m.curve_secretkey = o.curve_secretkey or None
+            m.curve_serverkey = o.curve_serverkey or None
+            m.zap_domain = o.zap_domain
+            m.zap_available = "zeromq.zap.01" in self.inproc
+            m.routing_id = o.identity
+            if o.mechanism == C.CURVE:
+                m.crypto = self.port.crypto()
+            c.mech_config = m
+        return c
+
+    # -- waiting ---------------------------------------------------------------
+    def wait(self, timeout_ms):
+        """Block until something may have changed (called with the lock held)."""
+        if self.io_thread is None:
+            self.reactor.run_once(timeout_ms)
+            return
+        if self.polling:
+            self.waiters += 1
+            self.waker.wake()
+            try:
+                self.lock.wait(None if timeout_ms < 0 else timeout_ms / 1000.0)
+            finally:
+                self.waiters -= 1
+            return
+        self.poll_once(timeout_ms)
+
+    def poll_once(self, timeout_ms):
+        """Run one reactor turn as the leader, with the lock released while blocked."""
+        self.polling = True
+        try:
+            self.reactor.run_once(timeout_ms, self.lock.release, self.lock.acquire)
+        finally:
+            self.polling = False
+            self.lock.notify_all()
+
+    def poll_nowait(self):
+        """Process whatever is ready without blocking (for NOBLOCK calls)."""
+        if not self.polling:
+            self.polling = True
+            try:
+                self.reactor.run_once(0)
+            finally:
+                self.polling = False
+                if self.io_thread is not None:
+                    self.lock.notify_all()
+
+    def wake_waiters(self):
+        if self.io_thread is not None:
+            self.lock.notify_all()
+
+    def _timer_added(self):
+        if self.polling and self.waker is not None:
+            self.waker.wake()
+
+    def waker_fd(self):
+        return self.waker.fileno() if self.waker is not None else -1
+
+    # -- inproc ------------------------------------------------------------------
+    def inproc_bind(self, name, sock):
+        if name in self.inproc:
+            raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
+        self.inproc[name] = sock
+        for s in self.inproc_pending.pop(name, []):
+            if not s.closed:
+                self._inproc_join(s, sock)
+
+    def inproc_connect(self, name, sock):
+        peer = self.inproc.get(name)
+        if peer is None:
+            self.inproc_pending.setdefault(name, []).append(sock)
+            return
+        self._inproc_join(sock, peer)
+
+    def _inproc_join(self, connecter, binder):
+        a, b = inproc_pair(connecter, binder)
+        if not binder.attach_pipe(b):
+            return
+        if not connecter.attach_pipe(a):
+            b.close()
+
+    def inproc_unbind(self, name, sock):
+        if self.inproc.get(name) is sock:
+            del self.inproc[name]
+
+    # -- serial (the link layer lives behind the port) --------------------------
+    def serial_bind(self, sock, ep, addr):
+        return self.port.serial_attach(self, sock, ep, addr, True)
+
+    def serial_connect(self, sock, ep, addr):
+        return self.port.serial_attach(self, sock, ep, addr, False)
+
+    # -- ZAP -----------------------------------------------------------------------
+    def zap_request(self, engine, frames):
+        from .zap import zap_client
+
+        zap_client(self).request(engine, frames)
+
+    # -- linger and termination ----------------------------------------------------
+    def linger_engines(self, sock, engines, linger):
+        """A closed socket's connections flush for up to `linger` ms, then close."""
+        from ._compat import ticks_ms
+
+        deadline = -1 if linger < 0 else ticks_ms() + linger
+        for e in engines:
+            if not e.active:
+                continue
+            if linger == 0 or not e.conn.tx or e.conn.state != 2:
+                e.origin = None
+                e.close()
+            else:
+                e.origin = None
+                e.linger_deadline = deadline
+                self.lingering.append(e)
+                if linger > 0:
+                    self.reactor.call_later(linger, e.close)
+        sock.engines.clear()
+
+    def _flush_lingering(self, timeout_ms=-1):
+        """Run the reactor until lingering connections flushed or expired."""
+        from ._compat import ticks_diff, ticks_ms
+
+        start = ticks_ms()
+        while True:
+            live = []
+            for e in self.lingering:
+                if e.active and e.conn.tx:
+                    live.append(e)
+                elif e.active:
+                    e.close()
+            self.lingering = live
+            if not live:
+                return
+            wait = 50
+            if timeout_ms >= 0:
+                left = timeout_ms - ticks_diff(ticks_ms(), start)
+                if left <= 0:
+                    for e in live:
+                        e.close()
+                    self.lingering = []
+                    return
+                wait = min(wait, left)
+            if self.io_thread is not None and self.polling:
+                self.lock.wait(wait / 1000.0)
+            elif self.io_thread is not None:
+                self.poll_once(wait)
+            else:
+                self.reactor.run_once(wait)
+
+    def term(self):
+        """Wait for lingering messages, then release everything."""
+        if self.closed:
+            return
+        for s in list(self.sockets):
+            if not s.closed:
+                s.close()
+        with self.lock:
+            self.terminated_flag = True
+            self.wake_waiters()
+            self._flush_lingering()
+            self.closed = True
+        if self.io_thread is not None:
+            self.port.stop_io_thread(self)
+            self.io_thread = None
+        with self.lock:
+            if self.waker is not None:
+                try:
+                    self.reactor.remove(self.waker)
+                except (KeyError, ValueError, OSError):
+                    pass
+                self.waker.close()
+                self.waker = None
+            self.port.close_poller(self.reactor.poller)
+
+    def destroy(self, linger=None):
+        for s in list(self.sockets):
+            if not s.closed:
+                s.close(linger)
+        self.term()
+
+    def setsockopt(self, option, value):
+        pass
+
+    def getsockopt(self, option):
+        return 0
+
+    set = setsockopt
+    get = getsockopt
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.destroy() if exc[0] is not None else self.term()
+
+    def __repr__(self):
+        return "<edgezmq.Context %d sockets%s>" % (len(self.sockets), " closed" if self.closed else "")

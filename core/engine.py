@@ -1,0 +1,215 @@
+"""A ZMTP connection on a stream: moves bytes between a socket and Connection.
+
+The engine owns one non-blocking stream (from the port), its Connection
+state machine and, once the handshake finished, the Pipe that patterns see.
+It reads while the socket's receive queue is under RCVHWM, writes whatever
+the connection queued, and closes with a logged reason on any error.
+"""
+from . import constants as C
+from ._compat import ticks_ms
+from .connection import READY, Connection
+from .errors import ProtocolError
+from .pipe import StreamPipe
+
+_MAX_READS = 16  # reads per readiness event, so one busy peer cannot starve others
+
+
+class Engine:
+    def __init__(self, sock, stream, opts, origin, peer_address):
+        self.sock = sock  # the edgezmq Socket
+        self.ctx = sock.ctx
+        self.port = self.ctx.port
+        self.reactor = self.ctx.reactor
+        self.stream = stream
+        self.origin = origin  # Listener or Connecter
+        self.peer_address = peer_address
+        self.active = True
+        self.reading = True
+        self.pipe = None
+        self.rx = self.ctx.rx_buffer()
+        self.fd = stream.fileno()
+        self.pobj = stream
+        now = ticks_ms()
+        self.conn = Connection(self, opts, now)
+        self.handshake_timer = None
+        if sock.options.handshake_ivl > 0:
+            self.handshake_timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
+        self.hb_timer = None
+        self.reactor.add(self, write=True)
+        self.flush()
+
+    def fileno(self):
+        return self.fd
+
+    # -- reactor callbacks -------------------------------------------------
+    def on_event(self, readable, writable, error):
+        if readable or error:
+            self.read()
+        if writable and self.active:
+            self.flush()
+
+    def read(self):
+        port = self.port
+        rx = self.rx
+        conn = self.conn
+        for _ in range(_MAX_READS):
+            if not self.active or not self.reading:
+                return
+            try:
+                n = port.read_into(self.stream, rx)
+            except OSError as e:
+                self.close("read failed: %s" % e, C.EVENT_DISCONNECTED)
+                return
+            if n < 0:
+                break
+            if n == 0:
+                self.close("peer closed the connection", C.EVENT_DISCONNECTED)
+                return
+            try:
+                conn.receive(rx, 0, n, ticks_ms())
+            except ProtocolError as e:
+                self.flush()
+                self.close("protocol error: %s" % e, C.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+                return
+            except MemoryError:
+                self.close("out of memory while receiving", C.EVENT_DISCONNECTED)
+                return
+            if n < len(rx):
+                break
+        if conn.tx and self.active:
+            self.flush()
+        if self.pipe is not None and self.active:
+            self.pipe.check_hwm()
+
+    def flush(self):
+        """Write what the connection queued; watch for writability if some is left."""
+        conn = self.conn
+        if not self.active:
+            return
+        while conn.tx:
+            try:
+                n = self.port.write(self.stream, conn.tx)
+            except OSError as e:
+                self.close("write failed: %s" % e, C.EVENT_DISCONNECTED)
+                return
+            if n <= 0:
+                break
+            conn.sent(n, ticks_ms())
+            if self.pipe is not None:
+                self.pipe.on_sent(n)
+        if not conn.tx and self.sock.closed and self.origin is None:
+            self.close(None)  # a lingering connection has flushed
+            return
+        want = len(conn.tx) > 0
+        if want != getattr(self, "_want_w", None):
+            self._want_w = want
+            self.reactor.set_interest(self, self.reading, want)
+
+    def pause_reading(self, paused):
+        """Flow control: stop reading while the receive queue is at RCVHWM."""
+        if self.reading == (not paused) or not self.active:
+            return
+        self.reading = not paused
+        self.reactor.set_interest(self, self.reading, len(self.conn.tx) > 0)
+        if self.reading:
+            self.read()
+
+    # -- Connection owner callbacks ----------------------------------------------
+    def alloc(self, n):
+        buf = self.ctx.pool.take(n)
+        if buf is None:
+            raise ProtocolError("no buffer for a %d-byte frame" % n)
+        return buf
+
+    def on_oversize(self, n):
+        return False
+
+    def on_ready(self, conn):
+        if self.handshake_timer is not None:
+            self.handshake_timer.cancel()
+            self.handshake_timer = None
+        self.pipe = StreamPipe(self, conn)
+        if not self.sock.attach_pipe(self.pipe):
+            raise ProtocolError("socket refused the peer (duplicate identity)")
+        self.sock.monitor_event(C.EVENT_HANDSHAKE_SUCCEEDED, self.peer_address, self.fd)
+        if self.origin is not None:
+            self.origin.on_connected()
+        self._schedule_heartbeat()
+
+    def on_frame(self, more, buf, n):
+        if self.sock.closed:
+            self.ctx.pool.give(buf)  # lingering after close: input is discarded
+            return
+        self.pipe.on_frame(more, buf, n)
+
+    def on_subscription(self, topic, on):
+        if self.pipe is not None:
+            self.sock.pattern.on_subscription(self.pipe, topic, on)
+
+    def on_zap_request(self, conn, frames):
+        self.ctx.zap_request(self, frames)
+
+    def zap_reply(self, frames):
+        try:
+            self.conn.zap_reply(frames)
+        except ProtocolError as e:
+            self.flush()
+            self.close("authentication failed: %s" % e, C.EVENT_HANDSHAKE_FAILED_AUTH)
+            return
+        self.flush()
+
+    # -- timers ------------------------------------------------------------
+    def _handshake_expired(self):
+        self.handshake_timer = None
+        if self.active and self.conn.state != READY:
+            self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
+    def _schedule_heartbeat(self):
+        d = self.conn.next_deadline()
+        if d < 0:
+            return
+        if self.hb_timer is not None:
+            self.hb_timer.cancel()
+        now = ticks_ms()
+        self.hb_timer = self.reactor.call_later(max(0, d - now), self._heartbeat)
+
+    def _heartbeat(self):
+        self.hb_timer = None
+        if not self.active:
+            return
+        try:
+            self.conn.tick(ticks_ms())
+        except ProtocolError as e:
+            self.close(str(e), C.EVENT_DISCONNECTED)
+            return
+        self.flush()
+        self._schedule_heartbeat()
+
+    # -- teardown ----------------------------------------------------------
+    def close(self, reason=None, event=C.EVENT_DISCONNECTED):
+        if not self.active:
+            return
+        self.active = False
+        if reason:
+            self.ctx.log("edgezmq: %s: closing connection: %s" % (self.peer_address, reason))
+        for t in (self.handshake_timer, self.hb_timer):
+            if t is not None:
+                t.cancel()
+        try:
+            self.reactor.remove(self)
+        except (KeyError, ValueError, OSError):
+            pass
+        try:
+            self.stream.close()
+        except OSError:
+            pass
+        self.sock.engines.discard(self)
+        if self.pipe is not None:
+            self.sock.detach_pipe(self.pipe)
+        if event != C.EVENT_DISCONNECTED or self.pipe is None:
+            self.sock.monitor_event(event, self.peer_address, 0)
+        if self.pipe is not None:
+            self.sock.monitor_event(C.EVENT_DISCONNECTED, self.peer_address, self.fd)
+        self.close_reason = reason
+        if self.origin is not None:
+            self.origin.on_engine_closed(self)

@@ -1,0 +1,163 @@
+"""ZMTP frames: header encoding and a streaming decoder (sans-IO).
+
+A frame is a flags byte (bit 0 MORE, bit 1 LONG, bit 2 COMMAND), a size
+(1 byte, or 8 bytes big-endian when LONG) and a body. The decoder consumes
+any chunk of the stream and never needs bytes to stay in the read buffer,
+so the owner can always `readinto` its whole buffer. Sizes are checked
+against the limit before a body buffer is taken (CVE-2019-6250 class).
+"""
+from ._compat import const
+from .errors import ProtocolError
+
+FLAG_MORE = const(1)
+FLAG_LONG = const(2)
+FLAG_COMMAND = const(4)
+
+_ST_FLAGS = const(0)
+_ST_SIZE = const(1)
+_ST_BODY = const(2)
+_ST_SKIP = const(3)
+_PREALLOC_MAX = const(1 << 20)
+
+
+def header(flags, size):
+    """Frame header bytes for a body of `size`."""
+    if size < 256:
+        return bytes((flags, size))
+    return bytes((flags | FLAG_LONG,)) + size.to_bytes(8, "big")
+
+
+def header_into(buf, flags, size):
+    """Write the header into buf (>= 9 bytes) without allocating; return its length."""
+    if size < 256:
+        buf[0] = flags
+        buf[1] = size
+        return 2
+    buf[0] = flags | FLAG_LONG
+    for i in range(8, 0, -1):
+        buf[i] = size & 0xFF
+        size >>= 8
+    return 9
+
+
+def frame(flags, body):
+    return header(flags, len(body)) + body
+
+
+class FrameDecoder:
+    """Turns stream bytes into frames delivered to `sink`.
+
+    sink.on_frame(flags, buf, n): a data or command frame whose body is
+    buf[0:n]; buf comes from sink.alloc(n) (a pool slot or heap buffer) or
+    is a fresh bytes object when the whole frame sat in the chunk.
+    sink.on_oversize(flags, n): a frame bigger than the limits; return True
+    to skip its body (drop policy) or raise to close the connection.
+    """
+
+    def __init__(self, sink, limit=-1, command_limit=65536 + 64):
+        self.sink = sink
+        self.limit = limit  # MAXMSGSIZE for one frame, -1 = none
+        self.command_limit = command_limit
+        self.state = _ST_FLAGS
+        self.flags = 0
+        self.size = 0
+        self.size_bytes = 0
+        self.body = None
+        self.grow = False
+        self.got = 0
+
+    def _check(self, flags, size):
+        """-> 1 to receive the body, 0 to skip it. Raise to refuse."""
+        if flags & FLAG_COMMAND:
+            if size > self.command_limit:
+                raise ProtocolError("command frame of %d bytes exceeds limit" % size)
+        elif self.limit >= 0 and size > self.limit:
+            if self.sink.on_oversize(flags, size):
+                return 0
+            raise ProtocolError("frame of %d bytes exceeds MAXMSGSIZE %d" % (size, self.limit))
+        return 1
+
+    def feed(self, data, pos, end):
+        """Consume data[pos:end] entirely; frames go to the sink as they complete."""
+        sink = self.sink
+        while pos < end:
+            st = self.state
+            if st == _ST_FLAGS:
+                flags = data[pos]
+                if flags & 0xF8:
+                    raise ProtocolError("reserved frame flag bits set (0x%02x)" % flags)
+                pos += 1
+                self.flags = flags
+                if flags & FLAG_LONG:
+                    self.size = 0
+                    self.size_bytes = 8
+                    self.state = _ST_SIZE
+                    continue
+                if pos >= end:
+                    self.size_bytes = 1
+                    self.size = 0
+                    self.state = _ST_SIZE
+                    return
+                size = data[pos]
+                pos += 1
+                # fast path: a short frame wholly inside this chunk
+                if end - pos >= size:
+                    if self._check(flags, size):
+                        sink.on_frame(flags, bytes(data[pos : pos + size]), size)
+                    pos += size
+                    continue
+                self._start_body(size)
+            elif st == _ST_SIZE:
+                self.size = (self.size << 8) | data[pos]
+                pos += 1
+                self.size_bytes -= 1
+                if self.size_bytes == 0:
+                    size = self.size
+                    # a long frame under 256 bytes is accepted, as libzmq does
+                    if end - pos >= size:
+                        if self._check(self.flags, size):
+                            sink.on_frame(self.flags, bytes(data[pos : pos + size]), size)
+                        pos += size
+                        self.state = _ST_FLAGS
+                        continue
+                    self._start_body(size)
+            elif st == _ST_BODY:
+                take = min(end - pos, self.size - self.got)
+                if self.grow:
+                    self.body += data[pos : pos + take]
+                else:
+                    self.body[self.got : self.got + take] = data[pos : pos + take]
+                self.got += take
+                pos += take
+                if self.got == self.size:
+                    body = self.body
+                    self.body = None
+                    self.state = _ST_FLAGS
+                    sink.on_frame(self.flags, body, self.size)
+            else:  # _ST_SKIP
+                take = min(end - pos, self.size - self.got)
+                self.got += take
+                pos += take
+                if self.got == self.size:
+                    self.state = _ST_FLAGS
+
+    def _start_body(self, size):
+        self.got = 0
+        self.size = size
+        if not self._check(self.flags, size):
+            self.state = _ST_SKIP if size else _ST_FLAGS
+            return
+        if size == 0:
+            self.state = _ST_FLAGS
+            self.sink.on_frame(self.flags, b"", 0)
+            return
+        # a huge declared size is not trusted with an allocation: the body
+        # grows as bytes really arrive, so a lying peer costs only what it sends
+        self.grow = size > _PREALLOC_MAX
+        if self.grow:
+            self.body = bytearray()
+        elif self.flags & FLAG_COMMAND:
+            self.body = bytearray(size)
+        else:
+            self.body = self.sink.alloc(size)
+        self.state = _ST_BODY

@@ -1,0 +1,118 @@
+"""Security mechanisms: the interface the ZMTP connection drives, and NULL.
+
+A mechanism is a small sans-IO handshake state machine. The connection
+creates one after both greetings named the same mechanism, calls start(),
+then feeds every command frame to on_command() until `ready` is true. It
+sends whatever the mechanism appends to `out` (complete command bodies:
+name length, name, data). Mechanisms that protect traffic (CURVE) set
+`wraps = True`; the connection then passes every frame through encode() and
+every MESSAGE command through decode().
+
+ZAP (RFC 27): a server mechanism that needs a verdict sets `zap_request`
+to the request frames (a list of bytes, starting with the empty delimiter)
+and waits; the owner sends them to the handler bound at
+inproc://zeromq.zap.01 and passes the reply frames to on_zap_reply().
+"""
+from . import metadata
+from .errors import ProtocolError
+
+
+def command(name, data=b""):
+    """A command body: 1-byte name length, name, data."""
+    return bytes((len(name),)) + name + data
+
+
+def split_command(body):
+    """-> (name, data) of a command body, checking the name length."""
+    if len(body) < 1 or body[0] == 0 or body[0] > len(body) - 1:
+        raise ProtocolError("malformed command")
+    n = body[0]
+    return bytes(body[1 : 1 + n]), body[1 + n :]
+
+
+class MechanismConfig:
+    """What a mechanism may read from its socket: options and context."""
+
+    def __init__(self):
+        self.plain_server = False
+        self.plain_username = b""
+        self.plain_password = b""
+        self.curve_server = False
+        self.curve_publickey = None  # 32 raw bytes
+        self.curve_secretkey = None
+        self.curve_serverkey = None
+        self.zap_domain = b""
+        self.zap_available = False  # a handler is bound at inproc://zeromq.zap.01
+        self.routing_id = b""
+        self.crypto = None  # the port's crypto (box/unbox, keys, random)
+
+
+class Mechanism:
+    name = b"NULL"
+    wraps = False
+
+    def __init__(self, config, as_server, local_meta, peer_address=b""):
+        self.config = config
+        self.as_server = as_server
+        self.local_meta = local_meta  # list of (name, value) to announce
+        self.peer_address = peer_address
+        self.out = []
+        self.ready = False
+        self.peer_meta = {}
+        self.user_id = b""
+        self.zap_request = None
+        self.error_reason = None  # set when the peer sent ERROR
+
+    def start(self):
+        raise NotImplementedError
+
+    def on_command(self, body):
+        raise NotImplementedError
+
+    def on_zap_reply(self, frames):
+        raise ProtocolError("unexpected ZAP reply")
+
+    def encode(self, flags, data):
+        raise NotImplementedError
+
+    def decode(self, body):
+        raise NotImplementedError
+
+    def _peer_error(self, data):
+        n = data[0] if len(data) else 0
+        self.error_reason = bytes(data[1 : 1 + n]).decode("utf-8", "replace")
+        raise ProtocolError("peer sent ERROR: %s" % self.error_reason)
+
+
+class NullMechanism(Mechanism):
+    """RFC 23 NULL: each side sends READY with its metadata."""
+
+    name = b"NULL"
+
+    def start(self):
+        self.out.append(command(b"READY", metadata.encode(self.local_meta)))
+
+    def on_command(self, body):
+        name, data = split_command(body)
+        if name == b"READY" and not self.ready:
+            self.peer_meta = metadata.parse(data)
+            self.ready = True
+        elif name == b"ERROR":
+            self._peer_error(data)
+        else:
+            raise ProtocolError("unexpected command %r during NULL handshake" % name)
+
+
+def create(name, config, as_server, local_meta, peer_address=b""):
+    """Build the mechanism named in the greeting (already checked to match)."""
+    if name == b"NULL":
+        return NullMechanism(config, as_server, local_meta, peer_address)
+    if name == b"PLAIN":
+        from .plain import PlainMechanism
+
+        return PlainMechanism(config, as_server, local_meta, peer_address)
+    if name == b"CURVE":
+        from .curve import CurveMechanism
+
+        return CurveMechanism(config, as_server, local_meta, peer_address)
+    raise ProtocolError("unsupported mechanism %r" % name)

@@ -1,0 +1,149 @@
+"""Socket options: defaults as libzmq's, validation, and pyzmq attribute names."""
+from . import constants as C
+from .errors import ZMQError
+
+_INT = 0
+_BYTES = 1
+_BOOL = 2
+
+# option number -> (attribute, kind, minimum)
+SPEC = {
+    C.SNDHWM: ("sndhwm", _INT, 0),
+    C.RCVHWM: ("rcvhwm", _INT, 0),
+    C.LINGER: ("linger", _INT, -1),
+    C.RCVTIMEO: ("rcvtimeo", _INT, -1),
+    C.SNDTIMEO: ("sndtimeo", _INT, -1),
+    C.ROUTING_ID: ("identity", _BYTES, 0),
+    C.ROUTER_MANDATORY: ("router_mandatory", _BOOL, 0),
+    C.RECONNECT_IVL: ("reconnect_ivl", _INT, -1),
+    C.RECONNECT_IVL_MAX: ("reconnect_ivl_max", _INT, 0),
+    C.MAXMSGSIZE: ("maxmsgsize", _INT, -1),
+    C.HEARTBEAT_IVL: ("heartbeat_ivl", _INT, 0),
+    C.HEARTBEAT_TTL: ("heartbeat_ttl", _INT, 0),
+    C.HEARTBEAT_TIMEOUT: ("heartbeat_timeout", _INT, -1),
+    C.HANDSHAKE_IVL: ("handshake_ivl", _INT, 0),
+    C.BACKLOG: ("backlog", _INT, 0),
+    C.IMMEDIATE: ("immediate", _BOOL, 0),
+    C.IPV6: ("ipv6", _BOOL, 0),
+    C.XPUB_VERBOSE: ("xpub_verbose", _BOOL, 0),
+    C.TCP_KEEPALIVE: ("tcp_keepalive", _INT, -1),
+    C.SNDBUF: ("sndbuf", _INT, -1),
+    C.RCVBUF: ("rcvbuf", _INT, -1),
+    C.CONNECT_TIMEOUT: ("connect_timeout", _INT, 0),
+    C.PLAIN_SERVER: ("plain_server", _BOOL, 0),
+    C.PLAIN_USERNAME: ("plain_username", _BYTES, 0),
+    C.PLAIN_PASSWORD: ("plain_password", _BYTES, 0),
+    C.CURVE_SERVER: ("curve_server", _BOOL, 0),
+    C.CURVE_PUBLICKEY: ("curve_publickey", _BYTES, 0),
+    C.CURVE_SECRETKEY: ("curve_secretkey", _BYTES, 0),
+    C.CURVE_SERVERKEY: ("curve_serverkey", _BYTES, 0),
+    C.ZAP_DOMAIN: ("zap_domain", _BYTES, 0),
+    C.CONFLATE: ("conflate", _BOOL, 0),
+    C.REQ_RELAXED: ("req_relaxed", _BOOL, 0),
+    C.REQ_CORRELATE: ("req_correlate", _BOOL, 0),
+}
+
+# pyzmq attribute name -> option number (sock.linger = 0)
+NAMES = {}
+for _num, _spec in SPEC.items():
+    NAMES[_spec[0]] = _num
+NAMES["routing_id"] = C.ROUTING_ID
+NAMES["hwm"] = C.HWM
+for _n in ("subscribe", "unsubscribe", "last_endpoint", "rcvmore", "type", "events", "mechanism", "fd"):
+    NAMES[_n] = getattr(C, _n.upper())
+
+
+class Options:
+    def __init__(self, socket_type):
+        self.socket_type = socket_type
+        self.sndhwm = 1000
+        self.rcvhwm = 1000
+        self.linger = -1
+        self.rcvtimeo = -1
+        self.sndtimeo = -1
+        self.identity = b""
+        self.router_mandatory = 0
+        self.reconnect_ivl = 100
+        self.reconnect_ivl_max = 0
+        self.maxmsgsize = -1
+        self.heartbeat_ivl = 0
+        self.heartbeat_ttl = 0
+        self.heartbeat_timeout = -1
+        self.handshake_ivl = 30000
+        self.backlog = 100
+        self.immediate = 0
+        self.ipv6 = 0
+        self.xpub_verbose = 0
+        self.tcp_keepalive = -1
+        self.sndbuf = -1
+        self.rcvbuf = -1
+        self.connect_timeout = 0
+        self.plain_server = 0
+        self.plain_username = b""
+        self.plain_password = b""
+        self.curve_server = 0
+        self.curve_publickey = b""
+        self.curve_secretkey = b""
+        self.curve_serverkey = b""
+        self.zap_domain = b""
+        self.conflate = 0
+        self.req_relaxed = 0
+        self.req_correlate = 0
+        self.mechanism = C.NULL
+
+    def set(self, option, value):
+        spec = SPEC.get(option)
+        if spec is None:
+            raise ZMQError(C.EINVAL, "unknown or read-only option %r" % (option,))
+        name, kind, minimum = spec
+        if kind == _BYTES:
+            if isinstance(value, str):
+                value = value.encode()
+            if not isinstance(value, (bytes, bytearray, memoryview)):
+                raise ZMQError(C.EINVAL, "option %s takes bytes" % name)
+            value = bytes(value)
+            if option in (C.CURVE_PUBLICKEY, C.CURVE_SECRETKEY, C.CURVE_SERVERKEY):
+                value = _curve_key(value)
+            elif option == C.ROUTING_ID and (len(value) > 255 or (value and value[0] == 0)):
+                raise ZMQError(C.EINVAL, "routing id must be 1-255 bytes not starting with 0")
+            elif len(value) > 255:
+                raise ZMQError(C.EINVAL, "option %s longer than 255 bytes" % name)
+        else:
+            if isinstance(value, bool):
+                value = int(value)
+            if not isinstance(value, int):
+                raise ZMQError(C.EINVAL, "option %s takes an integer" % name)
+            if value < minimum or (kind == _BOOL and value > 1):
+                raise ZMQError(C.EINVAL, "invalid value %r for option %s" % (value, name))
+        setattr(self, name, value)
+        if option in (C.PLAIN_SERVER, C.PLAIN_USERNAME, C.PLAIN_PASSWORD):
+            self.mechanism = C.PLAIN if (self.plain_server or self.plain_username or self.plain_password) else C.NULL
+        elif option in (C.CURVE_SERVER, C.CURVE_SERVERKEY):
+            self.mechanism = C.CURVE if (self.curve_server or self.curve_serverkey) else self.mechanism
+
+    def get(self, option):
+        spec = SPEC.get(option)
+        if spec is None:
+            raise ZMQError(C.EINVAL, "unknown option %r" % (option,))
+        v = getattr(self, spec[0])
+        if option in (C.CURVE_PUBLICKEY, C.CURVE_SECRETKEY, C.CURVE_SERVERKEY) and v:
+            from . import z85
+
+            return z85.encode(v) + b"\x00"[:0]
+        return v
+
+
+def _curve_key(value):
+    """CURVE keys: 32 raw bytes or 40 Z85 characters (41 with a trailing NUL)."""
+    if len(value) == 41 and value[40] == 0:
+        value = value[:40]
+    if len(value) == 32:
+        return value
+    if len(value) == 40:
+        from . import z85
+
+        try:
+            return z85.decode(value)
+        except ValueError:
+            raise ZMQError(C.EINVAL, "invalid Z85 CURVE key") from None
+    raise ZMQError(C.EINVAL, "CURVE key must be 32 bytes or 40 Z85 characters")

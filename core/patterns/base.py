@@ -1,0 +1,121 @@
+"""Shared pattern machinery: the pipe list, fair queueing and load balancing."""
+from .. import constants as C
+from ..errors import ZMQError
+
+
+class Pattern:
+    """Base policy. send_frame returns True when the frame was taken, False
+    when it must wait (HWM, no peer); recv_frame returns (buf, n, more) or None."""
+
+    can_send_type = True
+    can_recv_type = True
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.pipes = []
+        self.fq_next = 0
+        self.fq_current = None
+        self.lb_next = 0
+        self.lb_current = None
+        self.dropped = 0
+
+    # -- pipes ---------------------------------------------------------------
+    def attach(self, pipe):
+        self.pipes.append(pipe)
+        return True
+
+    def detach(self, pipe):
+        pipe.inq.drop_partial()
+        if self.lb_current is pipe:
+            self.lb_current = None
+        if pipe.inq.msgs == 0 and pipe in self.pipes:
+            self.pipes.remove(pipe)
+        # a pipe with whole messages left stays until they are read
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        pipe.inq.push(buf, n, more)
+
+    def on_subscription(self, pipe, topic, on):
+        pass
+
+    # -- fair queue ----------------------------------------------------------
+    def fq_recv(self):
+        p = self.fq_current
+        if p is None:
+            pipes = self.pipes
+            count = len(pipes)
+            for k in range(count):
+                i = (self.fq_next + k) % count
+                q = pipes[i]
+                if q.inq.msgs > 0:
+                    p = q
+                    self.fq_next = i + 1
+                    break
+            else:
+                self._prune()
+                return None
+        buf, n, more = p.inq.pop()
+        if more:
+            self.fq_current = p
+        else:
+            self.fq_current = None
+            if p.active:
+                p.consumed()
+            elif p.inq.msgs == 0 and p in self.pipes:
+                self.pipes.remove(p)
+        self.last_pipe = p
+        return buf, n, more
+
+    def fq_has(self):
+        if self.fq_current is not None:
+            return True
+        for p in self.pipes:
+            if p.inq.msgs > 0:
+                return True
+        return False
+
+    def _prune(self):
+        dead = [p for p in self.pipes if not p.active and p.inq.msgs == 0]
+        for p in dead:
+            self.pipes.remove(p)
+
+    # -- load balance --------------------------------------------------------
+    def lb_send(self, data, more):
+        p = self.lb_current
+        if p is None:
+            pipes = self.pipes
+            count = len(pipes)
+            for k in range(count):
+                i = (self.lb_next + k) % count
+                q = pipes[i]
+                if q.active and q.can_send():
+                    p = q
+                    self.lb_next = i + 1
+                    break
+            else:
+                return False
+        if p.active:
+            p.write(data, more)
+        self.lb_current = p if more else None
+        return True
+
+    def lb_has(self):
+        if self.lb_current is not None:
+            return True
+        for p in self.pipes:
+            if p.active and p.can_send():
+                return True
+        return False
+
+    # -- the API -----------------------------------------------------------
+    def send_frame(self, data, more):
+        raise ZMQError(C.ENOTSUP, "this socket type cannot send")
+
+    def recv_frame(self):
+        raise ZMQError(C.ENOTSUP, "this socket type cannot receive")
+
+    def readable(self):
+        return False
+
+    def writable(self):
+        return False

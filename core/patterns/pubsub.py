@@ -1,0 +1,208 @@
+"""PUB, SUB, XPUB, XSUB: fan-out with prefix subscriptions.
+
+Subscriptions are reference-counted topic sets (a topic subscribed twice needs
+two cancels). Matching is a prefix test over the set; removal is iterative.
+"""
+from .. import constants as C
+from ..errors import ZMQError
+from .base import Pattern
+
+
+class Topics:
+    """A multiset of subscription prefixes."""
+
+    def __init__(self):
+        self.counts = {}
+
+    def add(self, topic):
+        """-> True when the topic is new."""
+        c = self.counts.get(topic, 0)
+        self.counts[topic] = c + 1
+        return c == 0
+
+    def remove(self, topic):
+        """-> True when the last reference went away."""
+        c = self.counts.get(topic, 0)
+        if c == 0:
+            return False
+        if c == 1:
+            del self.counts[topic]
+            return True
+        self.counts[topic] = c - 1
+        return False
+
+    def match(self, data):
+        counts = self.counts
+        if b"" in counts:
+            return True
+        for t in counts:
+            if data[: len(t)] == t:
+                return True
+        return False
+
+    def __len__(self):
+        return len(self.counts)
+
+
+class Pub(Pattern):
+    can_recv_type = False
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.targets = None  # pipes of the multipart message being sent
+
+    def attach(self, pipe):
+        pipe.subs = Topics()
+        self.pipes.append(pipe)
+        return True
+
+    def detach(self, pipe):
+        if pipe in self.pipes:
+            self.pipes.remove(pipe)
+        if self.targets and pipe in self.targets:
+            self.targets.remove(pipe)
+        for t in list(pipe.subs.counts) if pipe.subs else ():
+            self._changed(t, False, pipe.subs.counts[t])
+
+    def _changed(self, topic, on, times=1):
+        pass
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        # 3.0 peers (and XSUB) send subscriptions as data: \x01topic / \x00topic
+        if n and not more and not getattr(pipe, "_cont", False):
+            if buf[0] == 1:
+                self.on_subscription(pipe, bytes(buf[1:n]), True)
+            elif buf[0] == 0:
+                self.on_subscription(pipe, bytes(buf[1:n]), False)
+            else:
+                self.on_other_message(pipe, bytes(buf[:n]))
+        pipe._cont = more
+
+    def on_other_message(self, pipe, data):
+        pass
+
+    def on_subscription(self, pipe, topic, on):
+        if pipe.subs is None:
+            return
+        if on:
+            pipe.subs.add(topic)
+        else:
+            pipe.subs.remove(topic)
+        self._changed(topic, on)
+
+    def send_frame(self, data, more):
+        targets = self.targets
+        if targets is None:
+            targets = []
+            for p in self.pipes:
+                if p.active and p.subs.match(data):
+                    if p.can_send():
+                        targets.append(p)
+                    else:
+                        self.dropped += 1  # SNDHWM reached: PUB drops
+        for p in targets:
+            if p.active:
+                p.write(data, more)
+        self.targets = targets if more else None
+        return True
+
+    def writable(self):
+        return True
+
+
+class XPub(Pub):
+    can_recv_type = True
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.all_topics = Topics()
+        self.pending = []  # subscription messages for the application
+        self.manual = False
+
+    def _changed(self, topic, on, times=1):
+        verbose = self.sock.options.xpub_verbose
+        for _ in range(times):
+            if on:
+                new = self.all_topics.add(topic)
+            else:
+                new = self.all_topics.remove(topic)
+            if new or (on and verbose):
+                msg = (b"\x01" if on else b"\x00") + topic
+                self.pending.append(msg)
+        self.sock.ctx.wake_waiters()
+
+    def recv_frame(self):
+        if not self.pending:
+            return None
+        m = self.pending.pop(0)
+        return m, len(m), 0
+
+    def readable(self):
+        return len(self.pending) > 0
+
+
+class Sub(Pattern):
+    can_send_type = False
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.topics = Topics()
+        self.skipping = False
+
+    def attach(self, pipe):
+        self.pipes.append(pipe)
+        for t, c in self.topics.counts.items():
+            for _ in range(c):
+                pipe.send_subscription(t, True)
+        return True
+
+    def subscribe(self, topic, on):
+        changed = self.topics.add(topic) if on else self.topics.remove(topic)
+        if changed or on:
+            for p in self.pipes:
+                if p.active:
+                    p.send_subscription(topic, on)
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        # filter here too: the publisher may be an XPUB sending everything
+        if not getattr(pipe, "_cont", False):
+            pipe._skip = not self.topics.match(buf[:n] if n != len(buf) else buf)
+        pipe._cont = more
+        if pipe._skip:
+            if len(buf) == self.sock.ctx.pool.size:
+                self.sock.ctx.pool.give(buf)
+            return
+        pipe.inq.push(buf, n, more)
+
+    def recv_frame(self):
+        return self.fq_recv()
+
+    def readable(self):
+        return self.fq_has()
+
+    def send_frame(self, data, more):
+        raise ZMQError(C.ENOTSUP)
+
+
+class XSub(Sub):
+    can_send_type = True
+
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.out_more = False
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        pipe.inq.push(buf, n, more)
+
+    def send_frame(self, data, more):
+        if not self.out_more and len(data) > 0 and data[0] in (0, 1) and not more:
+            self.subscribe(bytes(data[1:]), data[0] == 1)
+            return True
+        for p in self.pipes:
+            if p.active:
+                p.write(data, more)
+        self.out_more = more
+        return True
+
+    def writable(self):
+        return True

@@ -1,0 +1,146 @@
+"""REQ and REP: strict send/receive alternation with the empty delimiter envelope."""
+from .. import constants as C
+from ..errors import ZMQError
+from .base import Pattern
+
+
+class Req(Pattern):
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.sending = True  # waiting to send a request
+        self.starting = True  # next frame sent starts a request
+        self.reply_pipe = None
+        self.in_reply = False
+
+    def send_frame(self, data, more):
+        if not self.sending:
+            raise ZMQError(C.EFSM)
+        if self.starting:
+            if not self.lb_has():
+                return False
+            # pick the pipe, then send the empty delimiter ahead of the body
+            self.lb_send(b"", True)
+            self.reply_pipe = self.lb_current
+            self.starting = False
+        self.lb_send(data, more)
+        if not more:
+            self.sending = False
+            self.starting = True
+            self.in_reply = False
+        return True
+
+    def writable(self):
+        return self.sending and (not self.starting or self.lb_has())
+
+    def detach(self, pipe):
+        super().detach(pipe)
+
+    def _pop(self):
+        buf, n, more = self.reply_pipe.inq.pop()
+        return buf, n, more
+
+    def recv_frame(self):
+        if self.sending:
+            raise ZMQError(C.EFSM)
+        p = self.reply_pipe
+        if p is None:
+            return None
+        if not self.in_reply:
+            # skip anything that is not [empty delimiter, body...] from our peer
+            while p.inq.msgs > 0:
+                buf, n, more = p.inq.pop()
+                if n == 0 and more:
+                    self.in_reply = True
+                    break
+                while more:
+                    buf, n, more = p.inq.pop()
+            else:
+                self._drop_other_replies()
+                return None
+        buf, n, more = p.inq.pop()
+        if not more:
+            self.in_reply = False
+            self.sending = True
+            p.consumed()
+            self._drop_other_replies()
+        return buf, n, more
+
+    def _drop_other_replies(self):
+        """Replies from other peers (late ones for an abandoned request) are dropped."""
+        for q in self.pipes:
+            if q is not self.reply_pipe:
+                while q.inq.msgs > 0:
+                    q.inq.pop()
+                q.consumed() if q.active else None
+        self._prune()
+
+    def readable(self):
+        p = self.reply_pipe
+        return not self.sending and p is not None and p.inq.msgs > 0
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        pipe.inq.push(buf, n, more)
+
+
+class Rep(Pattern):
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.receiving = True
+        self.envelope = []
+        self.reply_pipe = None
+        self.in_body = False
+        self.reply_started = False
+
+    def recv_frame(self):
+        if not self.receiving:
+            raise ZMQError(C.EFSM)
+        if not self.in_body:
+            while True:
+                if not self.fq_has():
+                    return None
+                env = []
+                got = None
+                while True:
+                    buf, n, more = self.fq_recv()
+                    if not more:
+                        break  # no delimiter: malformed, drop it
+                    if n == 0:
+                        got = self.last_pipe
+                        break
+                    env.append(bytes(buf[:n]) if len(buf) != n else buf)
+                if got is not None:
+                    self.envelope = env
+                    self.reply_pipe = got
+                    self.in_body = True
+                    break
+        buf, n, more = self.fq_recv()
+        if not more:
+            self.in_body = False
+            self.receiving = False
+            self.reply_started = False
+        return buf, n, more
+
+    def readable(self):
+        return self.receiving and (self.in_body or self.fq_has())
+
+    def send_frame(self, data, more):
+        if self.receiving:
+            raise ZMQError(C.EFSM)
+        p = self.reply_pipe
+        live = p is not None and p.active
+        if not self.reply_started:
+            self.reply_started = True
+            if live:
+                for e in self.envelope:
+                    p.write(e, True)
+                p.write(b"", True)
+        if live:
+            p.write(data, more)
+        if not more:
+            self.receiving = True
+            self.envelope = []
+            self.reply_pipe = None
+        return True
+
+    def writable(self):
+        return not self.receiving

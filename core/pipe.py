@@ -1,0 +1,135 @@
+"""Pipes: a finished peer as the socket patterns see it.
+
+A pipe has an inbound FrameQueue bounded by RCVHWM (in whole messages) and an
+outbound side bounded by SNDHWM. StreamPipe sits on a ZMTP engine;
+InprocPipe pairs two sockets of one context without any wire format.
+"""
+from .pool import FrameQueue
+
+
+class Pipe:
+    def __init__(self, sock):
+        self.sock = sock
+        self.inq = FrameQueue()
+        self.identity = b""
+        self.active = True
+        self.peer_minor = 1
+        self.peer_identity = b""
+        self.user_id = b""
+        self.peer_address = ""
+        self.subs = None  # PUB/XPUB: this subscriber's topics
+        self.dropped_in = 0
+
+    def on_frame(self, more, buf, n):
+        self.sock.pattern.on_pipe_frame(self, more, buf, n)
+        if not more:
+            self.check_hwm()
+            self.sock.ctx.wake_waiters()
+
+    def consumed(self):
+        """The application took a message: reading may resume under RCVHWM."""
+        self.check_hwm()
+
+
+class StreamPipe(Pipe):
+    def __init__(self, engine, conn):
+        super().__init__(engine.sock)
+        self.engine = engine
+        self.conn = conn
+        self.peer_minor = conn.peer_minor
+        self.peer_identity = conn.peer_identity
+        self.user_id = conn.mech.user_id
+        self.peer_address = engine.peer_address
+        self.ends = []  # absolute byte offsets where queued messages end
+        self.queued = 0  # bytes queued since the pipe began
+        self.written = 0
+
+    def check_hwm(self):
+        hwm = self.sock.options.rcvhwm
+        self.engine.pause_reading(hwm > 0 and self.inq.msgs >= hwm)
+
+    def can_send(self):
+        hwm = self.sock.options.sndhwm
+        return self.active and (hwm <= 0 or len(self.ends) < hwm)
+
+    def write(self, data, more):
+        conn = self.conn
+        before = len(conn.tx)
+        conn.send_frame(data, more)
+        self.queued += len(conn.tx) - before
+        if not more:
+            self.ends.append(self.queued)
+            self.engine.flush()
+
+    def send_subscription(self, topic, on):
+        before = len(self.conn.tx)
+        self.conn.send_subscription(topic, on)
+        self.queued += len(self.conn.tx) - before
+        self.engine.flush()
+
+    def on_sent(self, n):
+        self.written += n
+        ends = self.ends
+        k = 0
+        while k < len(ends) and ends[k] <= self.written:
+            k += 1
+        if k:
+            del ends[:k]
+
+    def pending(self):
+        return len(self.ends)
+
+    def close(self, reason=None):
+        self.engine.close(reason)
+
+
+class InprocPipe(Pipe):
+    def __init__(self, sock):
+        super().__init__(sock)
+        self.peer = None
+
+    def check_hwm(self):
+        pass
+
+    def can_send(self):
+        p = self.peer
+        if not self.active or p is None or not p.active:
+            return False
+        hwm = self.sock.options.sndhwm
+        rhwm = p.sock.options.rcvhwm
+        if hwm <= 0 or rhwm <= 0:
+            return True
+        return p.inq.msgs < hwm + rhwm
+
+    def write(self, data, more):
+        p = self.peer
+        if p is not None and p.active:
+            p.on_frame(more, bytes(data), len(data))
+
+    def send_subscription(self, topic, on):
+        p = self.peer
+        if p is not None and p.active:
+            p.sock.pattern.on_subscription(p, bytes(topic), on)
+            p.sock.ctx.wake_waiters()
+
+    def pending(self):
+        return 0
+
+    def close(self, reason=None):
+        for p in (self, self.peer):
+            if p is not None and p.active:
+                p.active = False
+                p.sock.detach_pipe(p)
+
+
+def inproc_pair(a_sock, b_sock):
+    """Connect two sockets of one context; both sides are attached at once."""
+    a = InprocPipe(a_sock)
+    b = InprocPipe(b_sock)
+    a.peer = b
+    b.peer = a
+    a.identity_hint = a_sock.options.identity
+    b.identity_hint = b_sock.options.identity
+    a.peer_identity = b_sock.options.identity
+    b.peer_identity = a_sock.options.identity
+    return a, b

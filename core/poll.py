@@ -1,0 +1,134 @@
+"""Poller and select() over edgezmq sockets and plain file descriptors."""
+from . import constants as C
+from ._compat import ticks_diff, ticks_ms
+
+
+class _FdWatch:
+    """A raw fd (or object with fileno) watched through the reactor during poll()."""
+
+    def __init__(self, obj, fd, flags):
+        self.obj = obj
+        self.fd = fd
+        self.pobj = obj
+        self.flags = flags
+        self.active = True
+        self.reading = bool(flags & C.POLLIN)
+        self.hits = 0
+
+    def fileno(self):
+        return self.fd
+
+    def on_event(self, readable, writable, error):
+        ev = 0
+        if readable:
+            ev |= C.POLLIN
+        if writable:
+            ev |= C.POLLOUT
+        if error:
+            ev |= C.POLLERR
+        self.hits |= ev & (self.flags | C.POLLERR)
+
+
+class Poller:
+    def __init__(self):
+        self.sockets = []  # [(obj, flags)]
+
+    def register(self, socket, flags=C.POLLIN | C.POLLOUT):
+        if flags:
+            for i, (s, _) in enumerate(self.sockets):
+                if s is socket:
+                    self.sockets[i] = (socket, flags)
+                    return
+            self.sockets.append((socket, flags))
+        else:
+            self.unregister(socket)
+
+    def modify(self, socket, flags=C.POLLIN | C.POLLOUT):
+        self.register(socket, flags)
+
+    def unregister(self, socket):
+        for i, (s, _) in enumerate(self.sockets):
+            if s is socket:
+                del self.sockets[i]
+                return
+        raise KeyError(socket)
+
+    def _ready(self, fds):
+        out = []
+        for s, flags in self.sockets:
+            if hasattr(s, "poll_events"):
+                ev = s.poll_events() & flags
+                if s.closed:
+                    ev = C.POLLERR
+                if ev:
+                    out.append((s, ev))
+        for w in fds:
+            if w.hits:
+                out.append((w.obj, w.hits))
+        return out
+
+    def poll(self, timeout=None):
+        """-> [(socket_or_fd, events)]; timeout in ms, None or negative waits forever."""
+        if timeout is None or timeout < 0:
+            timeout = -1
+        else:
+            timeout = int(timeout)
+        ctx = None
+        for s, _ in self.sockets:
+            if hasattr(s, "ctx"):
+                ctx = s.ctx
+                break
+        if ctx is None:
+            from .context import Context
+
+            ctx = Context.instance()
+        with ctx.lock:
+            fds = []
+            for s, flags in self.sockets:
+                if not hasattr(s, "poll_events"):
+                    fd = s if isinstance(s, int) else s.fileno()
+                    w = _FdWatch(s, fd, flags)
+                    ctx.reactor.poller.register(w, bool(flags & C.POLLIN), bool(flags & C.POLLOUT))
+                    fds.append(w)
+            try:
+                ready = self._ready(fds)
+                if ready or timeout == 0:
+                    if not ready:
+                        ctx.poll_nowait()
+                        ready = self._ready(fds)
+                    return ready
+                start = ticks_ms()
+                while True:
+                    wait = -1
+                    if timeout >= 0:
+                        wait = timeout - ticks_diff(ticks_ms(), start)
+                        if wait <= 0:
+                            return self._ready(fds)
+                    ctx.wait(wait)
+                    ready = self._ready(fds)
+                    if ready:
+                        return ready
+            finally:
+                for w in fds:
+                    w.active = False
+                    try:
+                        ctx.reactor.poller.unregister(w)
+                    except (KeyError, ValueError, OSError):
+                        pass
+
+
+def select(rlist, wlist, xlist, timeout=None):
+    """zmq.select: timeout in seconds, as pyzmq."""
+    p = Poller()
+    for s in rlist:
+        p.register(s, C.POLLIN)
+    for s in wlist:
+        p.register(s, C.POLLOUT | (C.POLLIN if s in rlist else 0))
+    for s in xlist:
+        p.register(s, C.POLLERR)
+    ms = None if timeout is None or timeout < 0 else int(timeout * 1000)
+    ready = p.poll(ms)
+    r = [s for s, e in ready if e & C.POLLIN and s in rlist]
+    w = [s for s, e in ready if e & C.POLLOUT and s in wlist]
+    x = [s for s, e in ready if e & C.POLLERR and s in xlist]
+    return r, w, x

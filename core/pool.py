@@ -1,0 +1,107 @@
+"""Fixed-size frame buffers, preallocated per context.
+
+Received bodies that fit a slot land in a pool buffer and go back to the pool
+once the application copied them out (recv_into) or took them (recv), so a
+steady stream of small messages reuses the same memory. Bigger bodies come
+from the heap where the port allows it (CPython) and are counted.
+"""
+
+
+class FramePool:
+    def __init__(self, count=16, size=1024, heap_ok=True):
+        self.size = size
+        self.heap_ok = heap_ok
+        self.slots = [bytearray(size) for _ in range(count)]
+        self.free = list(self.slots)
+        self.heap_allocs = 0
+        self.exhausted = 0
+
+    def take(self, n):
+        """A buffer for n bytes: a pool slot, a heap buffer, or None (refused)."""
+        if n <= self.size and self.free:
+            return self.free.pop()
+        if self.heap_ok:
+            if n <= self.size:
+                self.exhausted += 1
+            self.heap_allocs += 1
+            return bytearray(n)
+        if n <= self.size:
+            self.exhausted += 1
+        return None
+
+    def give(self, buf):
+        """Return a buffer; heap buffers are simply dropped."""
+        if len(buf) == self.size and type(buf) is bytearray and len(self.free) < len(self.slots):
+            self.free.append(buf)
+
+
+class FrameQueue:
+    """A growable ring of (buffer, length, more) frames; counts whole messages.
+
+    Only whole messages are visible to readers (`msgs`): the frames of a
+    message still arriving are held back, and dropped if the peer dies.
+    """
+
+    def __init__(self, cap=8):
+        self.bufs = [None] * cap
+        self.lens = [0] * cap
+        self.more = bytearray(cap)
+        self.head = 0
+        self.count = 0  # frames stored
+        self.msgs = 0  # complete messages stored
+        self.partial = 0  # frames of the message still arriving
+
+    def push(self, buf, n, more):
+        cap = len(self.bufs)
+        if self.count == cap:
+            self._grow()
+            cap = len(self.bufs)
+        i = (self.head + self.count) % cap
+        self.bufs[i] = buf
+        self.lens[i] = n
+        self.more[i] = 1 if more else 0
+        self.count += 1
+        if more:
+            self.partial += 1
+        else:
+            self.partial = 0
+            self.msgs += 1
+
+    def _grow(self):
+        cap = len(self.bufs)
+        order = [(self.head + k) % cap for k in range(self.count)]
+        self.bufs = [self.bufs[i] for i in order] + [None] * cap
+        self.lens = [self.lens[i] for i in order] + [0] * cap
+        more = bytearray(2 * cap)
+        for k, i in enumerate(order):
+            more[k] = self.more[i]
+        self.more = more
+        self.head = 0
+
+    def pop(self):
+        """-> (buf, n, more) of the oldest frame of a complete message."""
+        i = self.head
+        buf = self.bufs[i]
+        n = self.lens[i]
+        more = self.more[i]
+        self.bufs[i] = None
+        self.head = (i + 1) % len(self.bufs)
+        self.count -= 1
+        if not more:
+            self.msgs -= 1
+        return buf, n, more
+
+    def drop_partial(self):
+        """Forget the frames of an unfinished message (its peer went away)."""
+        cap = len(self.bufs)
+        while self.partial:
+            self.partial -= 1
+            self.count -= 1
+            self.bufs[(self.head + self.count) % cap] = None
+        return
+
+    def clear(self):
+        while self.count:
+            self.pop()
+        self.msgs = 0
+        self.partial = 0

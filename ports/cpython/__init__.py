@@ -1,0 +1,1 @@
+"""The CPython port: epoll/poll, threads, pynacl, pyserial, cffi fast paths."""

@@ -1,0 +1,336 @@
+"""CPython port: epoll (or poll) poller, an optional I/O thread, sockets with
+their errno quirks, pynacl crypto, logging."""
+from __future__ import annotations
+
+import atexit
+import errno
+import logging
+import os
+import select
+import socket
+import threading
+import weakref
+
+log = logging.getLogger("edgezmq")
+
+_WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
+_IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK)
+
+
+class EpollPoller:
+    """register(handler, read, write) -> poll(ms) -> [(handler, r, w, e)]."""
+
+    def __init__(self) -> None:
+        self._ep = select.epoll() if hasattr(select, "epoll") else None
+        self._p = None if self._ep else select.poll()
+        self._by_fd: dict[int, object] = {}
+
+    def _mask(self, read: bool, write: bool) -> int:
+        if self._ep is not None:
+            return (select.EPOLLIN if read else 0) | (select.EPOLLOUT if write else 0)
+        return (select.POLLIN if read else 0) | (select.POLLOUT if write else 0)
+
+    def _fd(self, h) -> int:
+        p = h.pobj
+        return p if isinstance(p, int) else p.fileno()
+
+    def register(self, h, read=True, write=False) -> None:
+        fd = self._fd(h)
+        self._by_fd[fd] = h
+        (self._ep or self._p).register(fd, self._mask(read, write))
+
+    def modify(self, h, read=True, write=False) -> None:
+        fd = self._fd(h)
+        if fd < 0 or self._by_fd.get(fd) is not h:
+            return
+        (self._ep or self._p).modify(fd, self._mask(read, write))
+
+    def unregister(self, h) -> None:
+        fd = self._fd(h)
+        if self._by_fd.get(fd) is h:
+            del self._by_fd[fd]
+            try:
+                (self._ep or self._p).unregister(fd)
+            except (KeyError, ValueError, OSError):
+                pass
+
+    def poll(self, timeout_ms: int):
+        if self._ep is not None:
+            evs = self._ep.poll(-1 if timeout_ms < 0 else timeout_ms / 1000.0)
+            rd, wr, er = select.EPOLLIN, select.EPOLLOUT, select.EPOLLERR | select.EPOLLHUP
+        else:
+            evs = self._p.poll(None if timeout_ms < 0 else timeout_ms)
+            rd, wr, er = select.POLLIN, select.POLLOUT, select.POLLERR | select.POLLHUP
+        out = []
+        by_fd = self._by_fd
+        for fd, ev in evs:
+            h = by_fd.get(fd)
+            if h is not None:
+                out.append((h, ev & rd, ev & wr, ev & er))
+        return out
+
+    def close(self) -> None:
+        if self._ep is not None:
+            self._ep.close()
+
+
+class Waker:
+    """A socketpair that interrupts a blocked poll() from another thread."""
+
+    def __init__(self) -> None:
+        self.r, self.w = socket.socketpair()
+        self.r.setblocking(False)
+        self.w.setblocking(False)
+        self.pobj = self.r
+        self.active = True
+        self.reading = True
+        self._pending = False
+
+    def fileno(self) -> int:
+        return self.r.fileno()
+
+    def wake(self) -> None:
+        if self._pending:
+            return
+        self._pending = True
+        try:
+            self.w.send(b"\x00")
+        except OSError:
+            pass
+
+    def on_event(self, r, w, e) -> None:
+        self._pending = False
+        try:
+            while self.r.recv(4096):
+                pass
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        self.active = False
+        self.r.close()
+        self.w.close()
+
+
+_contexts: weakref.WeakSet = weakref.WeakSet()
+
+
+def _flush_at_exit() -> None:
+    """Like libzmq at process end: deliver what LINGER allows, then stop."""
+    for ctx in list(_contexts):
+        try:
+            if not ctx.closed:
+                ctx.term()
+        except Exception as e:  # noqa: BLE001 - exit must go on
+            log.debug("edgezmq: at exit: %s", e)
+
+
+atexit.register(_flush_at_exit)
+
+
+class CPythonPort:
+    name = "cpython"
+    pool_count = 64
+    pool_size = 2048
+    heap_ok = True
+    rx_size = 65536
+    default_io_threads = 1
+
+    def __init__(self) -> None:
+        self._crypto = None
+        self.copy = _copy
+
+    # -- reactor pieces ----------------------------------------------------
+    def poller(self) -> EpollPoller:
+        return EpollPoller()
+
+    def close_poller(self, p: EpollPoller) -> None:
+        p.close()
+
+    def condition(self) -> threading.Condition:
+        return threading.Condition(threading.Lock())
+
+    def waker(self) -> Waker:
+        return Waker()
+
+    def start_io_thread(self, ctx) -> threading.Thread:
+        _contexts.add(ctx)
+        ctx._io_stop = False
+        t = threading.Thread(target=_io_loop, args=(ctx,), name="edgezmq-io", daemon=True)
+        t.start()
+        return t
+
+    def stop_io_thread(self, ctx) -> None:
+        with ctx.lock:
+            ctx._io_stop = True
+            if ctx.waker is not None:
+                ctx.waker.wake()
+            ctx.lock.notify_all()
+        t = ctx.io_thread
+        if t is not None and t is not threading.current_thread():
+            t.join(2.0)
+
+    # -- streams -----------------------------------------------------------
+    def listen(self, ep, options):
+        if ep.transport == "ipc":
+            return self._listen_ipc(ep, options)
+        host = ep.host
+        family = socket.AF_INET
+        if ":" in host or (not host and options.ipv6):
+            family = socket.AF_INET6
+        elif host and not _is_ipv4(host):
+            infos = socket.getaddrinfo(host, ep.port, 0, socket.SOCK_STREAM)
+            family = infos[0][0]
+            host = infos[0][4][0]
+        s = socket.socket(family, socket.SOCK_STREAM)
+        try:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6 and not host:
+                s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+            s.bind((host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), ep.port))
+            s.listen(options.backlog or 100)
+            s.setblocking(False)
+        except OSError:
+            s.close()
+            raise
+        addr = s.getsockname()
+        h = addr[0]
+        if family == socket.AF_INET6:
+            h = "[%s]" % h
+        return s, "tcp://%s:%d" % (h, addr[1])
+
+    def _listen_ipc(self, ep, options):
+        path = ep.path
+        if path == "*":
+            import tempfile
+
+            path = tempfile.mktemp(prefix="edgezmq-", suffix=".ipc")
+        if os.path.exists(path):
+            try:
+                probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                probe.connect(path)
+                probe.close()
+                raise OSError(errno.EADDRINUSE, "ipc endpoint in use")
+            except ConnectionRefusedError:
+                os.unlink(path)
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            s.bind(path)
+            s.listen(options.backlog or 100)
+            s.setblocking(False)
+        except OSError:
+            s.close()
+            raise
+        ep.path = path
+        return s, "ipc://" + path
+
+    def unlink_ipc(self, ep) -> None:
+        if ep.transport == "ipc":
+            try:
+                os.unlink(ep.path)
+            except OSError:
+                pass
+
+    def accept(self, lsock):
+        try:
+            s, addr = lsock.accept()
+        except OSError as e:
+            if e.errno in _WOULD_BLOCK:
+                return None
+            if e.errno in (errno.EMFILE, errno.ENFILE, errno.ECONNABORTED):
+                log.warning("edgezmq: accept: %s", e)
+                return None
+            raise
+        s.setblocking(False)
+        if s.family != socket.AF_UNIX:
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            peer = "%s:%d" % (addr[0], addr[1])
+        else:
+            peer = "ipc"
+        return s, peer
+
+    def connect(self, ep):
+        if ep.transport == "ipc":
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            target = ep.path
+        else:
+            infos = socket.getaddrinfo(ep.host, ep.port, 0, socket.SOCK_STREAM)
+            fam, _, _, _, target = infos[0]
+            s = socket.socket(fam, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        s.setblocking(False)
+        err = s.connect_ex(target)
+        if err not in (0,) + _IN_PROGRESS:
+            s.close()
+            raise OSError(err, os.strerror(err))
+        return s
+
+    def connect_error(self, s) -> int:
+        return s.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
+
+    def read_into(self, s, buf) -> int:
+        try:
+            return s.recv_into(buf)
+        except BlockingIOError:
+            return -1
+        except InterruptedError:
+            return -1
+
+    def write(self, s, data) -> int:
+        try:
+            return s.send(data)
+        except BlockingIOError:
+            return 0
+        except InterruptedError:
+            return 0
+
+    # -- misc --------------------------------------------------------------
+    def random(self, n: int) -> bytes:
+        return os.urandom(n)
+
+    def crypto(self):
+        if self._crypto is None:
+            try:
+                from .crypto import PyNaclCrypto
+
+                self._crypto = PyNaclCrypto()
+            except ImportError:
+                from ..micropython.nacl_pure import PureCrypto
+
+                self._crypto = PureCrypto(os.urandom)
+        return self._crypto
+
+    def log(self, msg: str) -> None:
+        log.warning(msg)
+
+    def serial_attach(self, ctx, sock, ep, addr, binding):
+        from .serial_transport import attach
+
+        return attach(ctx, sock, ep, addr, binding)
+
+
+def _copy(dst, doff, src, soff, n) -> None:
+    if n:
+        memoryview(dst)[doff : doff + n] = memoryview(src)[soff : soff + n]
+
+
+def _is_ipv4(h: str) -> bool:
+    try:
+        socket.inet_aton(h)
+        return h.count(".") == 3
+    except OSError:
+        return False
+
+
+def _io_loop(ctx) -> None:
+    """The I/O thread: polls whenever no application thread is waiting to."""
+    lock = ctx.lock
+    with lock:
+        while not ctx._io_stop and not ctx.closed:
+            if ctx.polling or ctx.waiters:
+                lock.wait(0.05)
+                continue
+            try:
+                ctx.poll_once(100)
+            except Exception as e:  # noqa: BLE001 - keep serving other peers
+                log.exception("edgezmq: I/O thread: %s", e)

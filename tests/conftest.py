@@ -1,0 +1,64 @@
+"""Shared fixtures: a pyzmq (real libzmq) context, edgezmq contexts, the MicroPython runtime."""
+import os
+import shutil
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+
+
+def micropython_binary():
+    """Path of the MicroPython unix port, or None."""
+    p = os.path.join(VENV_BIN, "micropython")
+    if os.path.exists(p):
+        return p
+    return shutil.which("micropython")
+
+
+@pytest.fixture
+def pz():
+    zmq = pytest.importorskip("zmq")
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+@pytest.fixture(params=["thread", "cooperative"])
+def ez(request):
+    import edgezmq
+
+    ctx = edgezmq.Context(io_threads=1 if request.param == "thread" else 0)
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+@pytest.fixture
+def ezctx():
+    import edgezmq
+
+    ctx = edgezmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "soak: long runs, only with --run-soak")
+    config.addinivalue_line("markers", "micropython: runs the MicroPython unix port")
+
+
+def pytest_addoption(parser):
+    parser.addoption("--run-soak", action="store_true", default=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    if config.getoption("--run-soak"):
+        return
+    skip = pytest.mark.skip(reason="soak test: run with make soak")
+    for item in items:
+        if "soak" in item.keywords:
+            item.add_marker(skip)
+
+
+sys.path.insert(0, ROOT)
