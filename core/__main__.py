@@ -1,0 +1,12 @@
+"""python -m edgezmq: the command line lives in the CPython port."""
+import sys
+
+
+def main(argv=None):
+    from .ports.cpython.cli import main as cli_main
+
+    return cli_main(sys.argv[1:] if argv is None else argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
