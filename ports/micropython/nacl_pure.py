@@ -7,14 +7,13 @@ that against pynacl on CPython and under the MicroPython unix port.
 
 Salsa20 works on 32-bit words (small ints on 64-bit hosts), Poly1305 and
 X25519 on Python's big ints, and keystream XOR on whole-chunk big ints, so no
-per-byte Python loop runs. On MicroPython a @micropython.viper Salsa20 core
-(nacl_viper.py) replaces the pure one when it compiles; it gives the same
-words.
+per-byte Python loop runs.
 
 Not constant-time: Python cannot promise that. Acceptable for the threat
 model of a device on its own link; use libsodium where timing matters.
 """
 import struct
+import sys
 
 try:
     from os import urandom as _urandom
@@ -36,7 +35,9 @@ _S0 = 0x61707865
 _S1 = 0x3320646E
 _S2 = 0x79622D32
 _S3 = 0x6B206574
-_CHUNK = 1024  # keystream bytes XORed per big-int operation
+# keystream bytes made and XORed per step: small on MicroPython, whose
+# heap fragments; larger on CPython, where fewer big-int conversions win
+_CHUNK = 256 if sys.implementation.name == "micropython" else 4096
 
 
 def _rounds(x):
@@ -121,22 +122,6 @@ def _block(x):
     )
 
 
-_viper = None
-try:  # only MicroPython reaches the viper module; CPython never parses it
-    import sys
-
-    if sys.implementation.name == "micropython":
-        from . import nacl_viper as _viper  # noqa: F811
-
-        if _viper.selftest(_rounds, _block):
-            _rounds = _viper.rounds  # noqa: F811
-            _block = _viper.block  # noqa: F811
-        else:  # pragma: no cover - a miscompiled fast path is never used
-            _viper = None
-except Exception:  # no native emitter on this build: stay pure
-    _viper = None
-
-
 def _key_words(key):
     if len(key) != 32:
         raise ValueError("key must be 32 bytes")
@@ -154,37 +139,43 @@ def hsalsa20(key, nonce16):
     return struct.pack("<8I", y[0], y[5], y[10], y[15], y[6], y[7], y[8], y[9])
 
 
-def _keystream(subkey, nonce8, nbytes, first=None):
-    """Salsa20 keystream from block 0, nbytes rounded up to whole blocks.
-
-    first: block 0 if the caller already has it (secretbox_open).
-    """
+def _salsa_words(subkey, nonce8):
+    """Salsa20 input words for a 32-byte key and 8-byte nonce, counter 0."""
     k = _key_words(subkey)
     n = struct.unpack("<2I", nonce8)
-    x = [_S0, k[0], k[1], k[2], k[3], _S1, n[0], n[1],
-         0, 0, _S2, k[4], k[5], k[6], k[7], _S3]
-    blocks = []
-    ctr = 0
-    if first is not None:
-        blocks.append(first)
-        ctr = 1
-    for _ in range(((nbytes + 63) >> 6) - ctr):
-        x[8] = ctr & _M32
-        x[9] = ctr >> 32
-        blocks.append(_block(x))
-        ctr += 1
-    return b"".join(blocks)
+    return [_S0, k[0], k[1], k[2], k[3], _S1, n[0], n[1],
+            0, 0, _S2, k[4], k[5], k[6], k[7], _S3]
 
 
-def _xor(data, stream):
-    """data XOR stream[:len(data)], chunk by chunk as little-endian big ints."""
+def _salsa_xor(x, block0, data, out, off):
+    """out[off:] = data XOR keystream[32:], NaCl's secretbox layout.
+
+    block0 is keystream block 0 (its first 32 bytes are the Poly1305 key,
+    the rest encrypts data[:32]). The stream is made and XORed _CHUNK bytes
+    at a time as little-endian big ints: no per-byte loop, and memory stays
+    O(_CHUNK) whatever the message size (MicroPython heaps are small).
+    """
     n = len(data)
-    out = bytearray(n)
-    for i in range(0, n, _CHUNK):
-        j = min(i + _CHUNK, n)
-        v = int.from_bytes(data[i:j], "little") ^ int.from_bytes(stream[i:j], "little")
-        out[i:j] = v.to_bytes(j - i, "little")
-    return out
+    take = 32 if n > 32 else n
+    if take:
+        v = int.from_bytes(data[:take], "little") ^ int.from_bytes(block0[32 : 32 + take], "little")
+        out[off : off + take] = v.to_bytes(take, "little")
+    pos = take
+    ctr = 1
+    while pos < n:
+        take = n - pos
+        if take > _CHUNK:
+            take = _CHUNK
+        blocks = []
+        for _ in range((take + 63) >> 6):
+            x[8] = ctr & _M32
+            x[9] = ctr >> 32
+            blocks.append(_block(x))
+            ctr += 1
+        ks = b"".join(blocks)
+        v = int.from_bytes(data[pos : pos + take], "little") ^ int.from_bytes(ks[:take], "little")
+        out[off + pos : off + pos + take] = v.to_bytes(take, "little")
+        pos += take
 
 
 def poly1305(key, msg):
@@ -213,10 +204,12 @@ def _check_nonce(nonce):
 def secretbox(msg, nonce, key):
     """XSalsa20-Poly1305 seal: 16-byte tag followed by the ciphertext."""
     _check_nonce(nonce)
-    sub = hsalsa20(key, nonce[:16])
-    stream = _keystream(sub, nonce[16:24], 32 + len(msg))
-    c = _xor(msg, memoryview(stream)[32:])
-    return poly1305(stream[:32], c) + c
+    x = _salsa_words(hsalsa20(key, nonce[:16]), nonce[16:24])
+    block0 = _block(x)
+    out = bytearray(16 + len(msg))
+    _salsa_xor(x, block0, msg, out, 16)
+    out[:16] = poly1305(block0[:32], memoryview(out)[16:])
+    return bytes(out)
 
 
 def secretbox_open(box, nonce, key):
@@ -226,14 +219,14 @@ def secretbox_open(box, nonce, key):
         raise ValueError("box shorter than its tag")
     box = memoryview(box)
     c = box[16:]
-    sub = hsalsa20(key, nonce[:16])
-    # the first block holds the Poly1305 key and the first 32 stream bytes
-    first = _keystream(sub, nonce[16:24], 64)
-    tag = poly1305(first[:32], c)
+    x = _salsa_words(hsalsa20(key, nonce[:16]), nonce[16:24])
+    block0 = _block(x)
+    tag = poly1305(block0[:32], c)
     if int.from_bytes(tag, "little") ^ int.from_bytes(box[:16], "little"):
         raise ValueError("message forged or corrupt")
-    stream = _keystream(sub, nonce[16:24], 32 + len(c), first)
-    return bytes(_xor(c, memoryview(stream)[32:]))
+    out = bytearray(len(c))
+    _salsa_xor(x, block0, c, out, 0)
+    return bytes(out)
 
 
 def x25519(scalar, point):
@@ -307,20 +300,13 @@ class PureCrypto:
             raise ValueError("weak public key (shared secret is zero)")
         return hsalsa20(s, _ZERO16)
 
-    def box_afternm(self, msg, nonce, k):
-        return secretbox(msg, nonce, k)
-
-    def open_afternm(self, box, nonce, k):
-        return secretbox_open(box, nonce, k)
+    # box_afternm/secretbox are the same construction (crypto_box_afternm
+    # is crypto_secretbox); aliases keep the class small in RAM
+    box_afternm = secretbox = staticmethod(secretbox)
+    open_afternm = secretbox_open = staticmethod(secretbox_open)
 
     def box(self, msg, nonce, public, secret):
         return secretbox(msg, nonce, self.beforenm(public, secret))
 
     def open(self, box, nonce, public, secret):
         return secretbox_open(box, nonce, self.beforenm(public, secret))
-
-    def secretbox(self, msg, nonce, key):
-        return secretbox(msg, nonce, key)
-
-    def secretbox_open(self, box, nonce, key):
-        return secretbox_open(box, nonce, key)
