@@ -12,6 +12,11 @@ from .reactor import Reactor
 _MECH_NAMES = (b"NULL", b"PLAIN", b"CURVE")
 
 
+def _resolve(fut):
+    if not fut.done():
+        fut.set_result(None)
+
+
 class Context:
     _instance = None
 
@@ -33,6 +38,7 @@ class Context:
         self.polling = False
         self.waiters = 0
         self.zap_client = None
+        self.async_waiters = []
         self._rx_free = []
         self.waker = port.waker()
         if self.waker is not None:
@@ -142,6 +148,23 @@ class Context:
     def wake_waiters(self):
         if self.io_thread is not None:
             self.lock.notify_all()
+            if self.async_waiters:
+                waiters = self.async_waiters
+                self.async_waiters = []
+                for loop, fut in waiters:
+                    loop.call_soon_threadsafe(_resolve, fut)
+
+    def async_change(self):
+        """A future resolved at the next change (asyncio front end, I/O thread only)."""
+        import asyncio  # port-ok: only reached on CPython with an I/O thread
+
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        with self.lock:
+            self.async_waiters.append((loop, fut))
+            if self.polling:
+                self.waker.wake()
+        return fut
 
     def _timer_added(self):
         if self.polling and self.waker is not None:
