@@ -13,7 +13,6 @@ Not constant-time: Python cannot promise that. Acceptable for the threat
 model of a device on its own link; use libsodium where timing matters.
 """
 import struct
-import sys
 
 try:
     from os import urandom as _urandom
@@ -35,9 +34,6 @@ _S0 = 0x61707865
 _S1 = 0x3320646E
 _S2 = 0x79622D32
 _S3 = 0x6B206574
-# keystream bytes made and XORed per step: small on MicroPython, whose
-# heap fragments; larger on CPython, where fewer big-int conversions win
-_CHUNK = 256 if sys.implementation.name == "micropython" else 4096
 
 
 def _rounds(x):
@@ -147,35 +143,42 @@ def _salsa_words(subkey, nonce8):
             0, 0, _S2, k[4], k[5], k[6], k[7], _S3]
 
 
+def _xor_into(out, off, data, pos, ks, kpos, take):
+    """out[off+pos:][:take] = data[pos:][:take] XOR ks[kpos:][:take] (take <= 64)."""
+    v = int.from_bytes(data[pos : pos + take], "little")
+    v ^= int.from_bytes(ks[kpos : kpos + take], "little")
+    out[off + pos : off + pos + take] = v.to_bytes(take, "little")
+
+
 def _salsa_xor(x, block0, data, out, off):
     """out[off:] = data XOR keystream[32:], NaCl's secretbox layout.
 
     block0 is keystream block 0 (its first 32 bytes are the Poly1305 key,
-    the rest encrypts data[:32]). The stream is made and XORed _CHUNK bytes
-    at a time as little-endian big ints: no per-byte loop, and memory stays
-    O(_CHUNK) whatever the message size (MicroPython heaps are small).
+    the rest encrypts data[:32]). Whole blocks are XORed as 16 words straight
+    from the Salsa20 state into `out` (struct unpack_from/pack_into): no
+    per-byte loop, and nothing bigger than a block is allocated, which keeps
+    a fragmented MicroPython heap usable whatever the message size.
     """
     n = len(data)
     take = 32 if n > 32 else n
     if take:
-        v = int.from_bytes(data[:take], "little") ^ int.from_bytes(block0[32 : 32 + take], "little")
-        out[off : off + take] = v.to_bytes(take, "little")
+        _xor_into(out, off, data, 0, block0, 32, take)
     pos = take
     ctr = 1
+    M = _M32
     while pos < n:
-        take = n - pos
-        if take > _CHUNK:
-            take = _CHUNK
-        blocks = []
-        for _ in range((take + 63) >> 6):
-            x[8] = ctr & _M32
-            x[9] = ctr >> 32
-            blocks.append(_block(x))
-            ctr += 1
-        ks = b"".join(blocks)
-        v = int.from_bytes(data[pos : pos + take], "little") ^ int.from_bytes(ks[:take], "little")
-        out[off + pos : off + pos + take] = v.to_bytes(take, "little")
-        pos += take
+        x[8] = ctr & M
+        x[9] = ctr >> 32
+        ctr += 1
+        if n - pos >= 64:
+            y = _rounds(x)
+            d = struct.unpack_from("<16I", data, pos)
+            struct.pack_into("<16I", out, off + pos,
+                             *[((y[i] + x[i]) & M) ^ d[i] for i in range(16)])
+            pos += 64
+        else:
+            _xor_into(out, off, data, pos, _block(x), 0, n - pos)
+            pos = n
 
 
 def poly1305(key, msg):
