@@ -101,8 +101,8 @@ class Connection:
             raise ProtocolError(
                 "mechanism mismatch: peer %r, ours %r" % (g.mechanism, self.opts.mechanism)
             )
-        if self.opts.mechanism != b"NULL" and g.as_server == self.opts.as_server:
-            raise ProtocolError("both peers claim the same %s role" % ("server" if g.as_server else "client"))
+        # roles come from our own options: libzmq does not fill in as-server
+        # reliably (a CURVE server announces 0), so the byte is not checked
         meta = [(b"Socket-Type", SOCKET_TYPE_NAMES[self.opts.socket_type])]
         if self.opts.identity and self.opts.socket_type in (3, 5, 6):
             meta.append((b"Identity", self.opts.identity))
@@ -131,19 +131,17 @@ class Connection:
     def on_frame(self, flags, buf, n):
         if self.state == READY:
             if flags & FLAG_COMMAND:
-                if self.mech.wraps:
-                    name = _command_name(buf, n)
-                    if name == b"MESSAGE":
-                        flags, data = self.mech.decode(memoryview(buf)[:n])
-                        if flags & 2:
-                            self._on_command(data, len(data))
-                        else:
-                            self._on_data(flags & FLAG_MORE, data, len(data))
-                        return
+                if self.mech.wraps and _command_name(buf, n) == b"MESSAGE":
+                    self._on_box(buf, n)
+                    return
                 self._on_command(buf, n)
                 return
             if self.mech.wraps:
-                raise ProtocolError("unencrypted data frame on a %s connection" % self.mech.name.decode())
+                # libzmq carries MESSAGE commands in plain frames
+                if _command_name(buf, n) != b"MESSAGE":
+                    raise ProtocolError("unencrypted data frame on a %s connection" % self.mech.name.decode())
+                self._on_box(buf, n)
+                return
             self._on_data(flags & FLAG_MORE, buf, n)
             return
         if self.state != HANDSHAKE:
@@ -159,6 +157,14 @@ class Connection:
             self.mech.zap_request = None
         if self.mech.ready:
             self._on_mech_ready()
+
+    def _on_box(self, buf, n):
+        """A MESSAGE box: a data frame, or a command (flag 0x02) such as SUBSCRIBE or PING."""
+        flags, data = self.mech.decode(memoryview(buf)[:n])
+        if flags & 2:
+            self._on_command(data, len(data))
+        else:
+            self._on_data(flags & FLAG_MORE, data, len(data))
 
     def zap_reply(self, frames):
         """The owner hands back the ZAP handler's reply."""
@@ -233,8 +239,9 @@ class Connection:
     def send_frame(self, data, flags):
         """Queue one data frame (flags: bit 0 MORE; 2 = command inside MESSAGE)."""
         if self.mech.wraps:
+            # libzmq sends MESSAGE in a plain frame (flags 0) and expects the same
             body = self.mech.encode(flags, data)
-            self.tx += header(FLAG_COMMAND, len(body))
+            self.tx += header(0, len(body))
             self.tx += body
         else:
             self.tx += header(flags & FLAG_MORE, len(data))
