@@ -132,6 +132,7 @@ class Engine:
         if not self.sock.attach_pipe(self.pipe):
             raise ProtocolError("socket refused the peer (duplicate identity)")
         self.sock.monitor_event(C.EVENT_HANDSHAKE_SUCCEEDED, self.peer_address, self.fd)
+        _count(self.sock, "connects", 1)
         if self.origin is not None:
             self.origin.on_connected()
         self._schedule_heartbeat()
@@ -180,6 +181,7 @@ class Engine:
         try:
             self.conn.tick(ticks_ms())
         except ProtocolError as e:
+            _count(self.sock, "heartbeat_timeouts", 1)
             self.close(str(e), C.EVENT_DISCONNECTED)
             return
         self.flush()
@@ -204,6 +206,7 @@ class Engine:
         except OSError:
             pass
         self.sock.engines.discard(self)
+        self._account(event)
         if self.pipe is not None:
             self.sock.detach_pipe(self.pipe)
         if event != C.EVENT_DISCONNECTED or self.pipe is None:
@@ -213,3 +216,24 @@ class Engine:
         self.close_reason = reason
         if self.origin is not None:
             self.origin.on_engine_closed(self)
+
+    def _account(self, event):
+        """Count what dies with this connection (whole messages only)."""
+        sock = self.sock
+        if event == C.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            _count(sock, "protocol_errors", 1)
+        if self.pipe is None:
+            if event != C.EVENT_DISCONNECTED:
+                _count(sock, "handshake_failures", 1)
+            return
+        _count(sock, "disconnects", 1)
+        lost = self.pipe.pending()  # queued for the peer, not fully written
+        if lost:
+            _count(sock, "dropped_linger" if sock.closed else "dropped_disconnect", lost)
+        if self.pipe.inq.partial:
+            _count(sock, "dropped_disconnect", 1)  # a message cut short by the peer
+
+
+def _count(sock, key, n):
+    st = sock.stats
+    st[key] = st.get(key, 0) + n

@@ -91,14 +91,17 @@ class FrameQueue:
             self.msgs -= 1
         return buf, n, more
 
-    def drop_partial(self):
-        """Forget the frames of an unfinished message (its peer went away)."""
+    def drop_partial(self, pool=None):
+        """Forget the frames of an unfinished message (its peer went away);
+        their buffers go back to `pool` when given."""
         cap = len(self.bufs)
         while self.partial:
             self.partial -= 1
             self.count -= 1
-            self.bufs[(self.head + self.count) % cap] = None
-        return
+            i = (self.head + self.count) % cap
+            if pool is not None and self.bufs[i] is not None:
+                pool.give(self.bufs[i])
+            self.bufs[i] = None
 
     def clear(self):
         while self.count:

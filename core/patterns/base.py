@@ -25,7 +25,7 @@ class Pattern:
         return True
 
     def detach(self, pipe):
-        pipe.inq.drop_partial()
+        pipe.inq.drop_partial(self.sock.ctx.pool)
         if self.lb_current is pipe:
             self.lb_current = None
         if pipe.inq.msgs == 0 and pipe in self.pipes:

@@ -1,0 +1,758 @@
+"""Reliability: faults, load and long runs, with nothing lost silently.
+
+Real libzmq peers (pyzmq) run in subprocesses on 127.0.0.1 so they can be
+killed, restarted and frozen. See docs/reliability.md for the guarantees these
+tests hold edgezmq to.
+"""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import edgezmq as zmq
+import pytest
+
+pytest.importorskip("zmq")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+RESTARTS = int(os.environ.get("EDGEZMQ_RESTARTS", "10"))
+
+
+# -- helpers ---------------------------------------------------------------------
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def spawn(script, *args):
+    """Run a pyzmq peer script in a subprocess; waits for its 'ready' line."""
+    p = subprocess.Popen(
+        [sys.executable, "-u", "-c", textwrap.dedent(script)] + [str(a) for a in args],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    line = p.stdout.readline()
+    if line.strip() != "ready":
+        p.kill()
+        raise RuntimeError("peer did not start: %r %s" % (line, p.stderr.read()))
+    return p
+
+
+def kill(p):
+    if p.poll() is None:
+        try:
+            os.kill(p.pid, signal.SIGCONT)
+        except OSError:
+            pass
+        p.kill()
+    p.wait(10)
+    for f in (p.stdout, p.stderr):
+        if f:
+            f.close()
+
+
+def fd_count():
+    return len(os.listdir("/proc/self/fd"))
+
+
+def rss_kb(pid="self"):
+    with open("/proc/%s/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def wait_for(cond, timeout, step=0.01):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if cond():
+            return True
+        time.sleep(step)
+    return cond()
+
+
+def recv_event(mon, timeout_ms):
+    """Next monitor event as (event, value, address) or None."""
+    if not mon.poll(timeout_ms):
+        return None
+    a, b = mon.recv_multipart()
+    ev, val = struct.unpack("<HI", a)
+    return ev, val, b
+
+
+# pyzmq peers -------------------------------------------------------------------
+PUB_PEER = """
+import sys, time, zmq
+port, inc = int(sys.argv[1]), int(sys.argv[2])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUB)
+s.bind("tcp://127.0.0.1:%d" % port)
+print("ready", flush=True)
+seq = 0
+while True:
+    s.send_multipart([b"%d" % inc, b"%d" % seq])
+    seq += 1
+    time.sleep(0.001)
+"""
+
+PUSH_PEER = """
+import sys, time, zmq, hashlib
+port, rate = int(sys.argv[1]), float(sys.argv[2])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+s.sndhwm = 100000
+s.bind("tcp://127.0.0.1:%d" % port)
+print("ready", flush=True)
+seq = 0
+while True:
+    body = hashlib.sha256(b"%d" % seq).digest() * (1 + seq % 40)
+    s.send_multipart([b"%d" % seq, body])
+    seq += 1
+    if rate:
+        time.sleep(rate)
+"""
+
+REP_PEER = """
+import os, sys, zmq
+port = int(sys.argv[1])
+ctx = zmq.Context()
+s = ctx.socket(zmq.REP)
+s.bind("tcp://127.0.0.1:%d" % port)
+print("ready", flush=True)
+while True:
+    m = s.recv()
+    if m.startswith(b"die"):
+        os._exit(0)
+    s.send(b"re:" + m)
+"""
+
+PULL_PEER = """
+import sys, zmq
+port = int(sys.argv[1])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PULL)
+s.rcvhwm = int(sys.argv[2]) if len(sys.argv) > 2 else 1000
+s.bind("tcp://127.0.0.1:%d" % port)
+print("ready", flush=True)
+n = 0
+total = 0
+while True:
+    m = s.recv()
+    if m == b"END":
+        break
+    n += 1
+    total += len(m)
+print("got", n, total, flush=True)
+"""
+
+
+# -- whole multipart messages only ------------------------------------------------
+def _raw_push(ctx, port):
+    """A raw ZMTP 3.1 NULL PUSH peer: greeting + READY, handshake finished."""
+    r = socket.create_connection(("127.0.0.1", port), timeout=5)
+    greeting = b"\xff" + b"\x00" * 8 + b"\x7f" + b"\x03\x01" + b"NULL".ljust(20, b"\x00")
+    r.sendall(greeting + b"\x00" + b"\x00" * 31)
+    body = b"\x05READY" + b"\x0bSocket-Type" + struct.pack(">I", 4) + b"PUSH"
+    r.sendall(bytes((0x04, len(body))) + body)
+    r.settimeout(0.01)
+    got = b""
+    end = time.monotonic() + 5
+    while len(got) < 64 + 2 + len(body):  # its greeting and its READY
+        assert time.monotonic() < end, "no handshake from edgezmq: %r" % got
+        try:
+            chunk = r.recv(200)
+        except socket.timeout:
+            _pump(ctx)  # cooperative mode: someone has to run the reactor
+            continue
+        assert chunk, "edgezmq closed the raw peer during the handshake"
+        got += chunk
+    r.settimeout(5)
+    return r
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("io_threads", [1, 0])
+def test_peer_dying_mid_message_yields_no_half_message(io_threads):
+    ctx = zmq.Context(io_threads=io_threads)
+    try:
+        pull = ctx.socket(zmq.PULL)
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        pull.rcvtimeo = 5000
+        raw = _raw_push(ctx, port)
+        # one whole message, then the first two frames of a three-part one, then death
+        raw.sendall(b"\x00\x05whole")
+        raw.sendall(b"\x01\x05part1" + b"\x01\x05part2")
+        assert pull.recv_multipart() == [b"whole"]
+        # the two frames reached edgezmq (held back, invisible), then the peer dies
+        assert wait_for(lambda: _pump(ctx) or _partial_frames(pull) == 2, 5)
+        assert pull.poll(0) == 0
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        raw.close()
+        assert wait_for(lambda: pull.get_stats()["disconnects"] == 1 or _pump(ctx), 5)
+        # a good peer keeps going after the broken one
+        good = _raw_push(ctx, port)
+        good.sendall(b"\x01\x02g1" + b"\x00\x02g2")
+        assert pull.recv_multipart() == [b"g1", b"g2"]
+        with pytest.raises(zmq.Again):
+            pull.recv(zmq.NOBLOCK)
+        st = pull.get_stats()
+        assert st["received"] == 2
+        assert st["dropped_disconnect"] == 1  # the cut message, counted once
+        assert st["connects"] == 2
+        good.close()
+    finally:
+        ctx.destroy(linger=0)
+
+
+def _partial_frames(sock):
+    with sock.ctx.lock:
+        return sum(p.inq.partial for p in sock.pattern.pipes)
+
+
+def _pump(ctx):
+    if ctx.io_thread is None:
+        with ctx.lock:
+            ctx.reactor.run_once(10)
+    return False
+
+
+# -- peer restarts -----------------------------------------------------------------
+def _restart_stream(n_restarts, per_life=20):
+    """A libzmq PUB killed and restarted n times: the edgezmq SUB reconnects,
+    resubscribes, and each incarnation's messages arrive once and in order."""
+    port = free_port()
+    ctx = zmq.Context()
+    sub = ctx.socket(zmq.SUB)
+    sub.reconnect_ivl = 20
+    sub.reconnect_ivl_max = 200
+    sub.rcvtimeo = 10000
+    sub.subscribe(b"")
+    sub.connect("tcp://127.0.0.1:%d" % port)
+    seen = {}
+    try:
+        for inc in range(n_restarts + 1):
+            p = spawn(PUB_PEER, port, inc)
+            try:
+                got = 0
+                while got < per_life:
+                    i, seq = sub.recv_multipart()
+                    i, seq = int(i), int(seq)
+                    assert i <= inc
+                    if i < inc:
+                        continue  # late data from the previous incarnation's socket
+                    seen.setdefault(i, []).append(seq)
+                    got += 1
+            finally:
+                kill(p)
+        st = sub.get_stats()
+    finally:
+        ctx.destroy(linger=0)
+    for inc, seqs in seen.items():
+        # once and in order; no gap while connected (the publisher is slower than us)
+        assert seqs == list(range(seqs[0], seqs[0] + len(seqs))), (inc, seqs[:50])
+    assert len(seen) == n_restarts + 1
+    assert st["connects"] >= n_restarts + 1
+    assert st["disconnects"] >= n_restarts
+    return st
+
+
+@pytest.mark.timeout(120)
+def test_sub_survives_publisher_restarts():
+    _restart_stream(RESTARTS)
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(900)
+def test_sub_survives_100_publisher_restarts():
+    st = _restart_stream(100)
+    print("\n100 restarts:", st)
+
+
+def _lazy_pirate(ctx, port, request, timeout_ms=700, retries=10, on_timeout=None):
+    """The lazy-pirate client: send, poll, and on timeout close, reopen, resend."""
+    for attempt in range(retries):
+        req = ctx.socket(zmq.REQ)
+        req.linger = 0
+        req.sndtimeo = 2000
+        req.connect("tcp://127.0.0.1:%d" % port)
+        try:
+            try:
+                req.send(request)
+            except zmq.Again:
+                if on_timeout:
+                    on_timeout(attempt)
+                continue
+            if req.poll(timeout_ms, zmq.POLLIN):
+                return req.recv(), attempt
+            if on_timeout:
+                on_timeout(attempt)
+        finally:
+            req.close()
+        request = request.replace(b"die", b"ok")
+    raise AssertionError("no reply after %d attempts" % retries)
+
+
+@pytest.mark.timeout(120)
+def test_req_recovers_by_lazy_pirate():
+    port = free_port()
+    ctx = zmq.Context()
+    procs = [spawn(REP_PEER, port)]
+
+    def restart(_attempt):
+        kill(procs[-1])
+        procs.append(spawn(REP_PEER, port))
+
+    try:
+        for i in range(RESTARTS):
+            # the server dies on this request without replying
+            reply, attempts = _lazy_pirate(ctx, port, b"die-%d" % i, on_timeout=restart)
+            assert reply == b"re:ok-%d" % i
+            assert attempts >= 1
+            reply, attempts = _lazy_pirate(ctx, port, b"ok-x%d" % i)
+            assert (reply, attempts) == (b"re:ok-x%d" % i, 0)
+    finally:
+        for p in procs:
+            kill(p)
+        ctx.destroy(linger=0)
+    assert len(procs) == RESTARTS + 1
+
+
+# -- dead peers: a frozen process, detected by heartbeats ------------------------------
+@pytest.mark.timeout(60)
+def test_frozen_peer_detected_by_heartbeat():
+    port = free_port()
+    p = spawn(PULL_PEER, port, 10)
+    ctx = zmq.Context()
+    ivl, hb_timeout = 200, 1000
+    try:
+        push = ctx.socket(zmq.PUSH)
+        push.heartbeat_ivl = ivl
+        push.heartbeat_timeout = hb_timeout
+        push.sndhwm = 0
+        push.linger = 0
+        push.reconnect_ivl = -1  # keep the accounting to one connection
+        mon = push.get_monitor_socket()
+        push.connect("tcp://127.0.0.1:%d" % port)
+        push.send(b"hello")
+        while True:
+            ev = recv_event(mon, 5000)
+            assert ev is not None, "no handshake"
+            if ev[0] == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+                break
+        os.kill(p.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        # more than the kernel buffers can hold: some must stay queued in edgezmq
+        big = b"x" * 65536
+        n = 400
+        for _ in range(n):
+            push.send(big)
+        detected = None
+        while detected is None:
+            ev = recv_event(mon, ivl + hb_timeout + 3000)
+            assert ev is not None, "the frozen peer was never detected"
+            if ev[0] == zmq.EVENT_DISCONNECTED:
+                detected = time.monotonic() - frozen
+        st = push.get_stats()
+        print("\nSIGSTOP detected after %.0f ms; stats %s" % (detected * 1000, st))
+        assert detected * 1000 < ivl + hb_timeout + 2000
+        assert st["heartbeat_timeouts"] == 1
+        assert st["disconnects"] == 1
+        assert st["sent"] == n + 1
+        # what was never written to the kernel is counted; the rest was in flight
+        assert 0 < st["dropped_disconnect"] <= n
+        mon.close()
+    finally:
+        kill(p)
+        ctx.destroy(linger=0)
+
+
+# -- a hostile network between edgezmq and libzmq -----------------------------------------
+@pytest.mark.timeout(90)
+def test_fault_proxy_never_yields_corrupt_or_partial_messages():
+    import hashlib
+
+    from faultproxy import FaultProxy
+
+    port = free_port()
+    p = spawn(PUSH_PEER, port, 0.0002)
+    proxy = FaultProxy(("127.0.0.1", port), seed=7, p_delay=0.05, p_stall=0.01,
+                       p_truncate=0.02, p_reset=0.02, max_stall=0.2).start()
+    ctx = zmq.Context()
+    try:
+        pull = ctx.socket(zmq.PULL)
+        pull.reconnect_ivl = 20
+        pull.reconnect_ivl_max = 200
+        pull.heartbeat_ivl = 200
+        pull.heartbeat_timeout = 600
+        pull.rcvtimeo = 10000
+        pull.connect("tcp://127.0.0.1:%d" % proxy.port)
+        proxy.faults = True
+        last = -1
+        count = 0
+        end = time.monotonic() + 6
+        while time.monotonic() < end or proxy.counts["connections"] < 5:
+            assert time.monotonic() < end + 30, "too few reconnections: %s" % proxy.counts
+            parts = pull.recv_multipart()
+            assert len(parts) == 2, parts[:1]
+            seq = int(parts[0])
+            assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
+            assert seq > last, (seq, last)  # once, in order
+            last = seq
+            count += 1
+        faulty = dict(proxy.counts)
+        # calm again: it keeps going
+        proxy.faults = False
+        for _ in range(200):
+            parts = pull.recv_multipart()
+            seq = int(parts[0])
+            assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
+            assert seq > last
+            last = seq
+        st = pull.get_stats()
+        print("\nfault proxy: %d messages under faults; injected %s; stats %s" % (count, faulty, st))
+        assert faulty["connections"] >= 5
+        assert faulty["truncations"] + faulty["resets"] >= 3
+        assert st["disconnects"] >= 3
+    finally:
+        proxy.stop()
+        kill(p)
+        ctx.destroy(linger=0)
+
+
+# -- slow consumers and floods -----------------------------------------------------------
+@pytest.mark.timeout(60)
+def test_slow_consumer_queue_bounded_by_rcvhwm():
+    port = free_port()
+    p = spawn(PUSH_PEER, port, 0)  # as fast as libzmq goes
+    ctx = zmq.Context()
+    hwm = 100
+    try:
+        pull = ctx.socket(zmq.PULL)
+        pull.rcvhwm = hwm
+        pull.rcvtimeo = 10000
+        pull.connect("tcp://127.0.0.1:%d" % port)
+        pull.recv_multipart()
+        time.sleep(0.3)
+        rss0 = rss_kb()
+        worst = 0
+        last = 0
+        for i in range(1000):
+            seq = int(pull.recv_multipart()[0])
+            assert seq == last + 1
+            last = seq
+            with ctx.lock:
+                q = max([pp.inq.msgs for pp in pull.pattern.pipes] or [0])
+            worst = max(worst, q)
+            if i % 10 == 0:
+                time.sleep(0.002)  # a consumer far slower than the producer
+        rss1 = rss_kb()
+        # at most RCVHWM whole messages plus one read buffer of small ones
+        bound = hwm + ctx.port.rx_size // 40 + 1
+        print("\nslow consumer: worst queue %d msgs (RCVHWM %d, bound %d); RSS %d -> %d kB"
+              % (worst, hwm, bound, rss0, rss1))
+        assert worst <= bound
+        assert rss1 - rss0 < 20000
+    finally:
+        kill(p)
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.timeout(60)
+def test_pub_drops_and_counts_at_sndhwm_for_slow_subscriber():
+    ctx = zmq.Context()
+    sub_peer = """
+    import sys, time, zmq
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.SUB)
+    s.rcvhwm = 10
+    s.rcvbuf = 4096
+    s.subscribe(b"")
+    s.connect(sys.argv[1])
+    print("ready", flush=True)
+    n = 0
+    while True:
+        m = s.recv()
+        n += 1
+        time.sleep(0.01)
+    """
+    hwm = 50
+    try:
+        pub = ctx.socket(zmq.PUB)
+        pub.sndhwm = hwm
+        port = pub.bind_to_random_port("tcp://127.0.0.1")
+        p = spawn(sub_peer, "tcp://127.0.0.1:%d" % port)
+        try:
+            assert wait_for(lambda: any(pp.subs for pp in pub.pattern.pipes), 10)
+            body = b"y" * 1000
+            worst_pending = worst_tx = 0
+            for i in range(20000):
+                pub.send(body)
+                if i % 100 == 0:
+                    with ctx.lock:
+                        for pp in pub.pattern.pipes:
+                            worst_pending = max(worst_pending, pp.pending())
+                            worst_tx = max(worst_tx, len(pp.conn.tx))
+            st = pub.get_stats()
+            print("\nPUB at SNDHWM %d: worst pending %d msgs, %d bytes queued; stats %s"
+                  % (hwm, worst_pending, worst_tx, st))
+            assert worst_pending <= hwm
+            assert worst_tx <= hwm * (len(body) + 9) + 64
+            assert st["dropped_hwm"] > 0
+            assert st["sent"] == 20000
+        finally:
+            kill(p)
+    finally:
+        ctx.destroy(linger=0)
+
+
+FLOOD = """
+import socket, sys, zmq
+port, total, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = zmq.Context()
+print("ready", flush=True)
+done = 0
+while done < total:
+    socks = []
+    for i in range(batch):
+        if i % 5 == 4:  # a raw TCP client that never finishes the greeting
+            r = socket.create_connection(("127.0.0.1", port))
+            r.sendall(b"\\xff\\x00")
+            socks.append(r)
+            continue
+        d = ctx.socket(zmq.DEALER)
+        d.linger = 0
+        d.connect("tcp://127.0.0.1:%d" % port)
+        d.send(b"flood")
+        socks.append(d)
+    for d in socks:
+        if isinstance(d, zmq.Socket):
+            d.poll(50, zmq.POLLOUT)
+    for d in socks:
+        d.close()
+    done += batch
+print("done", done, flush=True)
+"""
+
+
+@pytest.mark.timeout(120)
+def test_dealer_flood_leaks_no_fds_and_router_still_serves():
+    import zmq as pyzmq
+
+    ctx = zmq.Context()
+    try:
+        router = ctx.socket(zmq.ROUTER)
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        time.sleep(0.1)
+        fds0 = fd_count()
+        p = spawn(FLOOD, port, 1000, 100)
+        got = 0
+        while p.poll() is None:
+            if router.poll(100):
+                ident, body = router.recv_multipart()
+                assert body == b"flood"
+                got += 1
+        out = p.stdout.read()
+        kill(p)
+        assert "done 1000" in out
+        while router.poll(200):
+            router.recv_multipart()
+            got += 1
+        assert wait_for(lambda: not router.engines, 15), len(router.engines)
+        fds1 = fd_count()
+        st = router.get_stats()
+        print("\nflood: fds %d -> %d; %d flood messages; stats %s" % (fds0, fds1, got, st))
+        assert fds1 <= fds0
+        assert 0 < got <= 800
+        assert st["disconnects"] + st["handshake_failures"] >= got
+        # a good client is still served
+        pctx = pyzmq.Context()
+        try:
+            d = pctx.socket(pyzmq.DEALER)
+            d.linger = 0
+            d.connect("tcp://127.0.0.1:%d" % port)
+            d.send(b"hello")
+            assert router.poll(5000)
+            ident, body = router.recv_multipart()
+            assert body == b"hello"
+            router.send_multipart([ident, b"world"])
+            assert d.poll(5000)
+            assert d.recv() == b"world"
+        finally:
+            pctx.destroy(linger=0)
+    finally:
+        ctx.destroy(linger=0)
+
+
+# -- clean shutdown ----------------------------------------------------------------------
+def _stuffed_push(ctx, port, n=300, size=65536):
+    """A PUSH connected to a frozen libzmq PULL, with messages stuck in its queue."""
+    push = ctx.socket(zmq.PUSH)
+    push.sndhwm = 0
+    push.connect("tcp://127.0.0.1:%d" % port)
+    push.send(b"first")
+    assert wait_for(lambda: push.get_stats()["connects"] == 1, 10)
+    return push
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("linger", [0, 300, -1])
+def test_close_linger_semantics(linger):
+    port = free_port()
+    p = spawn(PULL_PEER, port)
+    ctx = zmq.Context()
+    try:
+        push = _stuffed_push(ctx, port)
+        os.kill(p.pid, signal.SIGSTOP)
+        big = b"z" * 65536
+        n = 300
+        for _ in range(n):
+            push.send(big)
+        push.send(b"END")
+        resume = None
+        if linger < 0:
+            resume = threading.Timer(1.0, os.kill, (p.pid, signal.SIGCONT))
+            resume.start()
+        t0 = time.monotonic()
+        push.close(linger=linger)
+        ctx.term()
+        took = time.monotonic() - t0
+        st = push.get_stats()
+        if linger == 0:
+            assert took < 2.0  # generous: term does not wait
+            assert st["dropped_linger"] > 0
+        elif linger > 0:
+            assert took < 5.0
+            assert st["dropped_linger"] > 0
+        else:
+            assert st["dropped_linger"] == 0
+            os.kill(p.pid, signal.SIGCONT)
+            out, _ = p.communicate(timeout=20)
+            assert out.split()[:2] == ["got", str(n + 1)], out
+        print("\nlinger %d: term took %.2f s; stats %s" % (linger, took, st))
+        if resume:
+            resume.join()
+    finally:
+        kill(p)
+        if not ctx.closed:
+            ctx.destroy(linger=0)
+
+
+SEND_AND_EXIT = """
+import sys
+import edgezmq as zmq
+port, n, linger = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUSH)
+if linger != -2:
+    s.linger = linger
+s.connect("tcp://127.0.0.1:%d" % port)
+for i in range(n):
+    s.send(b"%d" % i)
+print("ready", flush=True)
+sys.exit(0)  # no close, no term: the exit handler flushes per LINGER
+"""
+
+
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("linger", [-2, 5000])
+def test_process_that_sends_then_exits_delivers(pz, linger):
+    import zmq as pyzmq
+
+    pull = pz.socket(pyzmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    n = 2000
+    p = spawn(SEND_AND_EXIT, port, n, linger)
+    assert p.wait(30) == 0
+    kill(p)
+    got = []
+    while pull.poll(2000):
+        got.append(int(pull.recv()))
+        if len(got) == n:
+            break
+    assert got == list(range(n))
+
+
+# -- soak --------------------------------------------------------------------------------
+ECHO_PEER = """
+import sys, zmq
+ctx = zmq.Context()
+a = ctx.socket(zmq.PULL)
+b = ctx.socket(zmq.PUSH)
+pa = a.bind_to_random_port("tcp://127.0.0.1")
+pb = b.bind_to_random_port("tcp://127.0.0.1")
+print(pa, pb, flush=True)
+print("ready", flush=True)
+zmq.proxy(a, b)
+"""
+
+
+@pytest.mark.soak
+@pytest.mark.timeout(int(os.environ.get("EDGEZMQ_SOAK_SECONDS", "600")) + 300)
+def test_soak_full_rate_flat_memory():
+    seconds = float(os.environ.get("EDGEZMQ_SOAK_SECONDS", "600"))
+    proc = subprocess.Popen([sys.executable, "-u", "-c", textwrap.dedent(ECHO_PEER)],
+                            stdout=subprocess.PIPE, text=True)
+    pa, pb = map(int, proc.stdout.readline().split())
+    assert proc.stdout.readline().strip() == "ready"
+    ctx = zmq.Context()
+    window = 500
+    try:
+        push = ctx.socket(zmq.PUSH)
+        pull = ctx.socket(zmq.PULL)
+        push.connect("tcp://127.0.0.1:%d" % pa)
+        pull.connect("tcp://127.0.0.1:%d" % pb)
+        pull.rcvtimeo = 10000
+        start = time.monotonic()
+        warm = start + min(60.0, seconds * 0.2)
+        sent = recvd = 0
+        expect = 0
+        rows = []
+        base_rss = base_fd = None
+        next_sample = start
+        payload = b"p" * 200
+        while True:
+            now = time.monotonic()
+            if now - start >= seconds and recvd == sent:
+                break
+            if now - start < seconds:
+                while sent - recvd < window:
+                    push.send_multipart([b"%d" % sent, payload])
+                    sent += 1
+            seq, body = pull.recv_multipart()
+            assert int(seq) == expect and body == payload, (seq, expect)
+            expect += 1
+            recvd += 1
+            if now >= next_sample:
+                r, f = rss_kb(), fd_count()
+                rows.append((now - start, sent, recvd, r, f))
+                if now >= warm and base_rss is None:
+                    base_rss, base_fd = r, f
+                next_sample = now + max(1.0, seconds / 20)
+        rows.append((time.monotonic() - start, sent, recvd, rss_kb(), fd_count()))
+    finally:
+        ctx.destroy(linger=0)
+        proc.kill()
+        proc.wait()
+        proc.stdout.close()
+    print("\n%8s %10s %10s %9s %5s" % ("t (s)", "sent", "received", "RSS kB", "fds"))
+    for t, s, r, m, f in rows:
+        print("%8.1f %10d %10d %9d %5d" % (t, s, r, m, f))
+    rate = recvd / max(rows[-1][0], 1e-9)
+    print("round trips: %d (%.0f msg/s); every sequence number accounted for" % (recvd, rate))
+    assert recvd == sent
+    if base_rss is None:
+        base_rss, base_fd = rows[0][3], rows[0][4]
+    after = [row for row in rows if row[0] >= warm - start]
+    peak = max(m for _, _, _, m, _ in after) if after else rows[-1][3]
+    print("RSS after warm-up: %d kB -> peak %d kB (%.1f%%)"
+          % (base_rss, peak, 100.0 * (peak - base_rss) / base_rss))
+    assert peak <= base_rss * 1.05
+    assert max(f for *_, f in rows) <= base_fd
