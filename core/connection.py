@@ -255,7 +255,7 @@ class Connection:
             self.send_frame((b"\x01" if on else b"\x00") + topic, 0)
 
     def sent(self, n, now):
-        del self.tx[:n]
+        self.tx[:n] = b""  # MicroPython bytearrays have no slice deletion
         self.last_tx = now
 
     # -- timers ------------------------------------------------------------

@@ -38,6 +38,6 @@ class Monitor:
         if self.live:
             self.emit(C.EVENT_MONITOR_STOPPED, 0, b"")
             self.live = False
-            self.pub.__dict__["closed"] = True
+            object.__setattr__(self.pub, "closed", True)
             for name in self.pub.inproc_names:
                 self.pub.ctx.inproc_unbind(name, self.pub)

