@@ -25,6 +25,13 @@ class _Raw:
         return getattr(self.obj, name)
 
 
+# counters kept in sock.stats besides sent/received (see docs/reliability.md)
+_STAT_KEYS = (
+    "dropped_linger", "dropped_disconnect", "connects", "disconnects",
+    "handshake_failures", "protocol_errors", "heartbeat_timeouts",
+)
+
+
 class Socket:
     def __init__(self, ctx, socket_type):
         if not 0 <= socket_type <= 10:
@@ -45,6 +52,8 @@ class Socket:
         d["last_endpoint"] = b""
         d["monitors"] = []
         d["stats"] = {"sent": 0, "received": 0}
+        for k in _STAT_KEYS:
+            d["stats"][k] = 0
 
     # -- attribute-style options (sock.linger = 0) --------------------------
     def __setattr__(self, name, value):
@@ -353,6 +362,16 @@ class Socket:
 
     def recv_serialized(self, deserialize, flags=0, copy=True):
         return deserialize(self.recv_multipart(flags))
+
+    def get_stats(self):
+        """A snapshot of the delivery counters: sent/received (whole messages),
+        dropped_hwm (PUB at SNDHWM, ROUTER unroutable or at SNDHWM),
+        dropped_linger, dropped_disconnect, connects, disconnects,
+        handshake_failures, protocol_errors, heartbeat_timeouts."""
+        with self.ctx.lock:
+            st = dict(self.stats)
+            st["dropped_hwm"] = self.pattern.dropped
+            return st
 
     # -- polling ------------------------------------------------------------
     def poll_events(self):
