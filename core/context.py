@@ -36,6 +36,7 @@ class Context:
         self.terminated_flag = False
         self.closed = False
         self.polling = False
+        self.coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
         self.waiters = 0
         self.zap_client = None
         self.async_waiters = []

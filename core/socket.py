@@ -231,6 +231,13 @@ class Socket:
         with ctx.lock:
             self._check_open()
             pattern = self.pattern
+            if ctx.io_thread is None and not self.sending_more:
+                # cooperative mode: a send that never blocks (PUB) must still
+                # let I/O progress (accept, connect, handshakes), once per ms
+                now = ticks_ms()
+                if ticks_diff(now, ctx.coop_turn) != 0:
+                    ctx.coop_turn = now
+                    ctx.poll_nowait()
             if pattern.send_frame(data, more):
                 self._sent(more)
                 return None

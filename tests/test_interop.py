@@ -1,0 +1,452 @@
+"""Interop against real libzmq: pyzmq runs in a separate process
+(tests/peers/pyzmq_peer.py) and talks to edgezmq over real tcp and ipc sockets."""
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import edgezmq as ez
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+PEER = os.path.join(HERE, "peers", "pyzmq_peer.py")
+PY = sys.executable
+
+pytest.importorskip("zmq")
+
+
+class Peer:
+    """One pyzmq process, driven by JSON lines."""
+
+    def __init__(self, *args):
+        self.p = subprocess.Popen(
+            [PY, PEER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
+        self.startup = []
+        while True:
+            r = self._read()
+            if r.get("ready"):
+                break
+            self.startup.append(r)
+        self.n = 0
+
+    def _read(self):
+        line = self.p.stdout.readline()
+        if not line:
+            raise RuntimeError("pyzmq peer died")
+        return json.loads(line)
+
+    def call(self, op, **kw):
+        kw["op"] = op
+        self.p.stdin.write(json.dumps(kw) + "\n")
+        self.p.stdin.flush()
+        return self._read()
+
+    def socket(self, stype, **opts):
+        self.n += 1
+        name = "s%d" % self.n
+        o = {k: (v.hex() if isinstance(v, bytes) else v) for k, v in opts.items()}
+        r = self.call("socket", name=name, type=stype, opts=o)
+        assert r.get("ok"), r
+        return RemoteSock(self, name)
+
+    def close(self):
+        if self.p.poll() is None:
+            try:
+                self.call("quit")
+            except (RuntimeError, BrokenPipeError, OSError):
+                pass
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.kill()
+                self.p.wait()
+        for f in (self.p.stdin, self.p.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+    def kill(self):
+        self.p.kill()
+        self.p.wait()
+        self.close()
+
+
+class RemoteSock:
+    def __init__(self, peer, name):
+        self.peer = peer
+        self.name = name
+
+    def bind(self, ep):
+        r = self.peer.call("bind", name=self.name, ep=ep)
+        assert "ep" in r, r
+        return r["ep"]
+
+    def connect(self, ep):
+        r = self.peer.call("connect", name=self.name, ep=ep)
+        assert "ep" in r, r
+
+    def send(self, parts):
+        r = self.peer.call("send", name=self.name, parts=[bytes(p).hex() for p in parts])
+        if "errno" in r:
+            raise ez.ZMQError(r["errno"])
+
+    def recv(self, timeout=3000):
+        r = self.peer.call("recv", name=self.name, timeout=timeout)
+        if r.get("timeout"):
+            return None
+        return [bytes.fromhex(p) for p in r["parts"]]
+
+    def setopt(self, opt, value):
+        r = self.peer.call("setopt", name=self.name, opt=opt, value=value.hex() if isinstance(value, bytes) else value)
+        assert r.get("ok"), r
+
+    def close(self):
+        self.peer.call("close", name=self.name)
+
+    def monitor(self):
+        assert self.peer.call("monitor", name=self.name).get("ok")
+
+    def events(self, timeout=0):
+        return self.peer.call("events", name=self.name, timeout=timeout)["events"]
+
+
+class LocalSock:
+    """An edgezmq socket behind the same interface."""
+
+    def __init__(self, ctx, stype, **opts):
+        self.s = ctx.socket(getattr(ez, stype))
+        self.s.linger = 0
+        for k, v in opts.items():
+            self.s.setsockopt(getattr(ez, k.upper()), v)
+
+    def bind(self, ep):
+        self.s.bind(ep)
+        return self.s.last_endpoint.decode()
+
+    def connect(self, ep):
+        self.s.connect(ep)
+
+    def send(self, parts):
+        self.s.send_multipart(parts)
+
+    def recv(self, timeout=3000):
+        if not self.s.poll(timeout):
+            return None
+        return self.s.recv_multipart()
+
+    def close(self):
+        self.s.close(0)
+
+
+@pytest.fixture(scope="module")
+def peer():
+    p = Peer()
+    yield p
+    p.close()
+
+
+@pytest.fixture(params=["thread", "cooperative"])
+def ctx(request):
+    c = ez.Context(io_threads=1 if request.param == "thread" else 0)
+    yield c
+    c.destroy(linger=0)
+
+
+def endpoint(transport, tmp_path):
+    if transport == "tcp":
+        return "tcp://127.0.0.1:*"
+    return "ipc://%s/ez.ipc" % tmp_path
+
+
+BIG = os.urandom(1 << 20)
+MSG = [b"", bytes(range(256))[:255], bytes(range(256)), BIG]
+REPLY = [b"reply", b"", b"\xff" * 256]
+
+# (A, B, identities needed): A sends first; B is the other end
+PAIRINGS = [
+    ("PAIR", "PAIR"),
+    ("PUB", "SUB"),
+    ("PUB", "XSUB"),
+    ("XPUB", "SUB"),
+    ("XPUB", "XSUB"),
+    ("REQ", "REP"),
+    ("REQ", "ROUTER"),
+    ("DEALER", "REP"),
+    ("DEALER", "ROUTER"),
+    ("DEALER", "DEALER"),
+    ("ROUTER", "ROUTER"),
+    ("PUSH", "PULL"),
+]
+
+
+def _make(kind, ctx, peer, stype, ident):
+    opts = {}
+    if ident:
+        opts["routing_id"] = ident
+    if stype == "SUB":
+        opts["subscribe"] = b""
+    if stype == "ROUTER":
+        opts["router_mandatory"] = 1
+    if kind == "edge":
+        return LocalSock(ctx, stype, **opts)
+    return peer.socket(stype, **opts)
+
+
+def _recv_skipping(sock, skip, timeout=3000):
+    deadline = time.monotonic() + timeout / 1000
+    while time.monotonic() < deadline:
+        m = sock.recv(200)
+        if m is not None and m != skip:
+            return m
+    return None
+
+
+def exchange(a_type, b_type, a, b):
+    """Run one pairing's conversation; a sends first. Asserts byte-exact delivery."""
+    if b_type == "XSUB":
+        b.send([b"\x01"])
+    if a_type == "XPUB":
+        # libzmq attaches (and subscribes) a pipe only when its thread enters
+        # the socket: poll the subscriber while waiting for the subscription
+        for _ in range(100):
+            got = a.recv(20)
+            if got is not None:
+                break
+            assert b.recv(10) is None
+        assert got == [b"\x01"]
+    if a_type in ("PUB", "XPUB"):
+        probe = [b"probe"]
+        for _ in range(100):
+            a.send(probe)
+            if b.recv(50) is not None:
+                break
+        else:
+            pytest.fail("subscriber never joined")
+        a.send(MSG)
+        assert _recv_skipping(b, probe) == MSG
+        return
+    if a_type == "ROUTER":  # ROUTER-ROUTER: ids b"A" (a) and b"B" (b); retry until routable
+        for _ in range(200):
+            try:
+                a.send([b"B"] + MSG)
+                break
+            except ez.ZMQError as e:
+                assert e.errno == ez.EHOSTUNREACH
+                time.sleep(0.01)
+        else:
+            pytest.fail("peer never became routable")
+        assert b.recv() == [b"A"] + MSG
+        b.send([b"A"] + REPLY)
+        assert a.recv() == [b"B"] + REPLY
+        return
+    if a_type == "DEALER" and b_type == "REP":
+        a.send([b""] + MSG)
+    else:
+        a.send(MSG)
+    got = b.recv()
+    if b_type == "ROUTER":
+        assert got is not None and len(got) >= 2
+        ident = got[0]
+        if a_type == "REQ":
+            assert got[1:] == [b""] + MSG
+            b.send([ident, b""] + REPLY)
+        else:
+            assert got[1:] == MSG
+            b.send([ident] + REPLY)
+    else:
+        assert got == MSG
+        if b_type == "PULL":
+            return
+        b.send(REPLY)
+    got = a.recv()
+    if a_type == "DEALER" and b_type == "REP":
+        assert got == [b""] + REPLY
+    else:
+        assert got == REPLY
+
+
+@pytest.mark.parametrize("transport", ["tcp", "ipc"])
+@pytest.mark.parametrize("binder", ["a", "b"])
+@pytest.mark.parametrize("edge", ["a", "b"])
+@pytest.mark.parametrize("pairing", PAIRINGS, ids=lambda p: "%s-%s" % p)
+def test_pairing_matrix(pairing, edge, binder, transport, peer, tmp_path, request):
+    a_type, b_type = pairing
+    c = ez.Context()
+    request.addfinalizer(lambda: c.destroy(linger=0))
+    rr = a_type == "ROUTER"
+    a = _make("edge" if edge == "a" else "peer", c, peer, a_type, b"A" if rr else None)
+    b = _make("edge" if edge == "b" else "peer", c, peer, b_type, b"B" if rr else None)
+    try:
+        first, second = (a, b) if binder == "a" else (b, a)
+        ep = first.bind(endpoint(transport, tmp_path))
+        second.connect(ep)
+        exchange(a_type, b_type, a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+@pytest.mark.parametrize("pairing", [("REQ", "REP"), ("PUB", "SUB"), ("DEALER", "ROUTER")], ids=lambda p: "%s-%s" % p)
+@pytest.mark.parametrize("edge", ["a", "b"])
+def test_pairings_cooperative_mode(pairing, edge, peer, tmp_path, request):
+    c = ez.Context(io_threads=0)
+    request.addfinalizer(lambda: c.destroy(linger=0))
+    a = _make("edge" if edge == "a" else "peer", c, peer, pairing[0], None)
+    b = _make("edge" if edge == "b" else "peer", c, peer, pairing[1], None)
+    try:
+        ep = b.bind("tcp://127.0.0.1:*")
+        a.connect(ep)
+        exchange(pairing[0], pairing[1], a, b)
+    finally:
+        a.close()
+        b.close()
+
+
+# -- heartbeats ---------------------------------------------------------------
+def _pump(sock, seconds):
+    """Keep edgezmq's reactor running (cooperative mode needs a blocking call)."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        sock.poll(50)
+
+
+def test_libzmq_heartbeats_are_answered(ctx, peer):
+    r = peer.socket("ROUTER", heartbeat_ivl=50, heartbeat_timeout=300, heartbeat_ttl=500)
+    ep = r.bind("tcp://127.0.0.1:*")
+    d = ctx.socket(ez.DEALER)
+    d.linger = 0
+    mon = d.get_monitor_socket()
+    try:
+        d.connect(ep)
+        d.send(b"hi")
+        got = r.recv()
+        assert got[1:] == [b"hi"]
+        _pump(d, 1.2)  # 4 heartbeat timeouts: the connection must survive
+        r.send([got[0], b"still here"])
+        assert d.poll(3000) and d.recv() == b"still here"
+        events = []
+        while mon.poll(0):
+            events.append(_parse_monitor(mon.recv_multipart())["event"])
+        assert ez.EVENT_DISCONNECTED not in events
+        assert events.count(ez.EVENT_HANDSHAKE_SUCCEEDED) == 1
+    finally:
+        mon.close(0)
+        d.close(0)
+        r.close()
+
+
+def test_edgezmq_heartbeats_keep_a_libzmq_peer(ctx, peer):
+    r = ctx.socket(ez.ROUTER)
+    r.linger = 0
+    r.heartbeat_ivl = 50
+    r.heartbeat_timeout = 300
+    ep = r.bind("tcp://127.0.0.1:*").last_endpoint.decode()
+    d = peer.socket("DEALER")
+    d.connect(ep)
+    d.monitor()
+    try:
+        d.send([b"one"])
+        assert r.poll(3000)
+        ident, body = r.recv_multipart()
+        assert body == b"one"
+        _pump(r, 1.0)
+        d.send([b"two"])
+        assert r.poll(3000)
+        assert r.recv_multipart() == [ident, b"two"]  # same connection, same routing id
+        evs = [e for e, _ in d.events(0)]
+        assert 512 not in evs  # no disconnect seen by libzmq
+    finally:
+        d.close()
+        r.close(0)
+
+
+def test_silent_peer_dropped_by_heartbeat(ctx, caplog):
+    p = Peer()
+    try:
+        rep = p.socket("ROUTER")
+        ep = rep.bind("tcp://127.0.0.1:*")
+        d = ctx.socket(ez.DEALER)
+        d.linger = 0
+        d.heartbeat_ivl = 50
+        d.heartbeat_timeout = 200
+        d.reconnect_ivl = -1
+        mon = d.get_monitor_socket()
+        d.connect(ep)
+        d.send(b"x")
+        assert rep.recv() is not None
+        os.kill(p.p.pid, signal.SIGSTOP)
+        try:
+            evs = []
+            end = time.monotonic() + 3
+            while time.monotonic() < end and ez.EVENT_DISCONNECTED not in evs:
+                if mon.poll(100):
+                    evs.append(_parse_monitor(mon.recv_multipart())["event"])
+        finally:
+            os.kill(p.p.pid, signal.SIGCONT)
+        assert ez.EVENT_DISCONNECTED in evs
+        assert any("heartbeat" in r.getMessage() for r in caplog.records if r.name == "edgezmq")
+        mon.close(0)
+        d.close(0)
+    finally:
+        p.close()
+
+
+# -- restart -------------------------------------------------------------------
+def test_libzmq_peer_restart_sub_resubscribes(ctx, tmp_path):
+    ep = "ipc://%s/restart.ipc" % tmp_path
+    p = Peer("--socket", "PUB", "--bind", ep)
+    sub = ctx.socket(ez.SUB)
+    sub.linger = 0
+    sub.reconnect_ivl = 20
+    sub.subscribe(b"t")
+    sub.connect(ep)
+    try:
+        for round_ in range(2):
+            pub = RemoteSock(p, "s")
+            got = None
+            for _ in range(100):
+                pub.send([b"nope"])
+                pub.send([b"t", b"%d" % round_])
+                if sub.poll(50):
+                    got = sub.recv_multipart()
+                    break
+            assert got == [b"t", b"%d" % round_]
+            if round_ == 0:
+                p.kill()
+                p = Peer("--socket", "PUB", "--bind", ep)
+    finally:
+        sub.close(0)
+        p.close()
+
+
+def test_libzmq_peer_restart_push_reconnects(ctx):
+    p = Peer("--socket", "PULL", "--bind", "tcp://127.0.0.1:0")
+    ep = p.startup[0]["ep"]
+    push = ctx.socket(ez.PUSH)
+    push.linger = 0
+    push.reconnect_ivl = 20
+    push.connect(ep)
+    try:
+        push.send(b"before")
+        assert RemoteSock(p, "s").recv() == [b"before"]
+        p.kill()
+        p = Peer("--socket", "PULL", "--bind", ep)
+        _pump(push, 0.1)
+        push.sndtimeo = 3000
+        push.send(b"after")
+        got = RemoteSock(p, "s").recv()
+        assert got == [b"after"]
+    finally:
+        push.close(0)
+        p.close()
+
+
+def _parse_monitor(msg):
+    import struct
+
+    event, value = struct.unpack("=hi", msg[0][:6])
+    return {"event": event, "value": value, "endpoint": msg[1]}
