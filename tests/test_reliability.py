@@ -235,8 +235,10 @@ def _restart_stream(n_restarts, per_life=20):
     sub.reconnect_ivl_max = 200
     sub.rcvtimeo = 10000
     sub.subscribe(b"")
+    mon = sub.get_monitor_socket(zmq.EVENT_CONNECT_RETRIED)
     sub.connect("tcp://127.0.0.1:%d" % port)
     seen = {}
+    delays = []
     try:
         for inc in range(n_restarts + 1):
             p = spawn(PUB_PEER, port, inc)
@@ -252,7 +254,15 @@ def _restart_stream(n_restarts, per_life=20):
                     got += 1
             finally:
                 kill(p)
+            if inc % 3 == 2:
+                time.sleep(0.5)  # a longer outage: the redial interval backs off
+            while True:
+                ev = recv_event(mon, 0)
+                if ev is None:
+                    break
+                delays.append(ev[1])
         st = sub.get_stats()
+        mon.close()
     finally:
         ctx.destroy(linger=0)
     for inc, seqs in seen.items():
@@ -261,6 +271,9 @@ def _restart_stream(n_restarts, per_life=20):
     assert len(seen) == n_restarts + 1
     assert st["connects"] >= n_restarts + 1
     assert st["disconnects"] >= n_restarts
+    # redials back off from RECONNECT_IVL up to RECONNECT_IVL_MAX
+    assert delays and min(delays) == 20 and max(delays) <= 200
+    assert max(delays) > 20, delays
     return st
 
 
@@ -326,11 +339,12 @@ def test_req_recovers_by_lazy_pirate():
 
 
 # -- dead peers: a frozen process, detected by heartbeats ------------------------------
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(60)
-def test_frozen_peer_detected_by_heartbeat():
+def test_frozen_peer_detected_by_heartbeat(io_threads):
     port = free_port()
     p = spawn(PULL_PEER, port, 10)
-    ctx = zmq.Context()
+    ctx = zmq.Context(io_threads=io_threads)
     ivl, hb_timeout = 200, 1000
     try:
         push = ctx.socket(zmq.PUSH)
@@ -375,8 +389,9 @@ def test_frozen_peer_detected_by_heartbeat():
 
 
 # -- a hostile network between edgezmq and libzmq -----------------------------------------
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(90)
-def test_fault_proxy_never_yields_corrupt_or_partial_messages():
+def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
     import hashlib
 
     from faultproxy import FaultProxy
@@ -385,7 +400,7 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages():
     p = spawn(PUSH_PEER, port, 0.0002)
     proxy = FaultProxy(("127.0.0.1", port), seed=7, p_delay=0.05, p_stall=0.01,
                        p_truncate=0.02, p_reset=0.02, max_stall=0.2).start()
-    ctx = zmq.Context()
+    ctx = zmq.Context(io_threads=io_threads)
     try:
         pull = ctx.socket(zmq.PULL)
         pull.reconnect_ivl = 20
@@ -514,7 +529,7 @@ def test_pub_drops_and_counts_at_sndhwm_for_slow_subscriber():
 
 
 FLOOD = """
-import socket, sys, zmq
+import socket, sys, time, zmq
 port, total, batch = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
 ctx = zmq.Context()
 print("ready", flush=True)
@@ -532,9 +547,7 @@ while done < total:
         d.connect("tcp://127.0.0.1:%d" % port)
         d.send(b"flood")
         socks.append(d)
-    for d in socks:
-        if isinstance(d, zmq.Socket):
-            d.poll(50, zmq.POLLOUT)
+    time.sleep(0.1)  # let most of them connect and send before they go
     for d in socks:
         d.close()
     done += batch
@@ -559,9 +572,9 @@ def test_dealer_flood_leaks_no_fds_and_router_still_serves():
                 ident, body = router.recv_multipart()
                 assert body == b"flood"
                 got += 1
-        out = p.stdout.read()
+        out, err = p.stdout.read(), p.stderr.read()
         kill(p)
-        assert "done 1000" in out
+        assert "done 1000" in out, err
         while router.poll(200):
             router.recv_multipart()
             got += 1
@@ -570,7 +583,7 @@ def test_dealer_flood_leaks_no_fds_and_router_still_serves():
         st = router.get_stats()
         print("\nflood: fds %d -> %d; %d flood messages; stats %s" % (fds0, fds1, got, st))
         assert fds1 <= fds0
-        assert 0 < got <= 800
+        assert 0 < got <= 800  # 800 DEALERs sent one message each, 200 raw clients none
         assert st["disconnects"] + st["handshake_failures"] >= got
         # a good client is still served
         pctx = pyzmq.Context()
