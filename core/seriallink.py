@@ -10,7 +10,7 @@ on top re-greet, as TCP peers reconnect. Wire format: docs/serial-link.md.
 Sans-IO: the Link never touches a port, a clock or a thread. The owner:
 
     link = Link(now_ms, window=4, mtu=256)
-    link.receive_data(bytes_from_uart, now_ms)
+    link.receive_data(bytes_from_uart, now_ms)  # or (buf, now_ms, nbytes)
     view = link.pending_output(now_ms)   # memoryview, b"" when idle
     n = uart.write(view); link.output_sent(n)   # or data_to_send(now, max)
     link.tick(now_ms)                    # at link.next_deadline() (abs. ms)
@@ -136,12 +136,16 @@ class Link:
 
     # -- owner API ------------------------------------------------------------
 
-    def receive_data(self, data, now_ms):
-        """Feed bytes read from the line (bytes or bytearray)."""
+    def receive_data(self, data, now_ms, end=None):
+        """Feed bytes read from the line: data[:end] (bytes or bytearray).
+
+        `end` lets a device feed a preallocated readinto() buffer as is.
+        """
         self.tick(now_ms)
         if isinstance(data, memoryview):
             data = bytes(data)
-        end = len(data)
+        if end is None:
+            end = len(data)
         self.stats["bytes_rx"] += end
         dec = self._dec
         pos = 0
