@@ -108,6 +108,9 @@ class FrameDecoder:
                     continue
                 self._start_body(size)
             elif st == _ST_SIZE:
+                if self.size_bytes == 8 and data[pos] & 0x80:
+                    # as libzmq: a size above 2**63-1 is EMSGSIZE whatever MAXMSGSIZE says
+                    raise ProtocolError("declared frame size exceeds 2**63-1")
                 self.size = (self.size << 8) | data[pos]
                 pos += 1
                 self.size_bytes -= 1

@@ -224,15 +224,22 @@ def test_oversize_refused_before_allocation():
     allocs = []
     owner.alloc = lambda n: allocs.append(n) or bytearray(n)
     with pytest.raises(ProtocolError, match="MAXMSGSIZE"):
-        feed(conn, b"\x02" + (2**63).to_bytes(8, "big"))
+        feed(conn, b"\x02" + (2**40).to_bytes(8, "big"))
     assert allocs == []
+
+
+@pytest.mark.parametrize("size", [2**63, 2**64 - 1])
+def test_size_over_int64_refused_without_limit(size):
+    conn, _ = handshake()
+    with pytest.raises(ProtocolError, match="exceeds"):
+        feed(conn, b"\x02" + size.to_bytes(8, "big"))
 
 
 def test_huge_declared_size_without_limit_does_not_preallocate():
     conn, owner = handshake()
     allocs = []
     owner.alloc = lambda n: allocs.append(n) or bytearray(n)
-    feed(conn, b"\x02" + (2**63).to_bytes(8, "big") + b"abc")
+    feed(conn, b"\x02" + (2**62).to_bytes(8, "big") + b"abc")
     assert allocs == []  # the body grows with what arrives
     assert conn.decoder.got == 3
 
