@@ -315,7 +315,11 @@ class Sim:
                 mate = ep.mate.get(ch)
                 if mate is None:
                     continue
-                got = ep.peer.recvd[mate]
+                got = ep.peer.recvd.get(mate)
+                if got is None:  # the peer endpoint was replaced (rebooted)
+                    assert ch in ep.reset_channels
+                    cut += 1
+                    continue
                 sent = ep.sent[ch]
                 assert sent[: len(got)] == got
                 if ch in ep.reset_channels or mate in ep.peer.reset_channels:
