@@ -1,0 +1,203 @@
+"""PLAIN (RFC 24): username/password in clear, checked by a ZAP handler.
+
+Client: HELLO(username, password) -> WELCOME -> INITIATE(metadata) -> READY.
+The server asks the ZAP handler (RFC 27) when one is bound, and accepts any
+credentials otherwise, as libzmq does. This module also holds the ZAP
+request/reply logic that CURVE's server reuses (ZapServer).
+
+Refusals: when the ZAP handler answers 400 or 500 the server appends an
+ERROR command (reason = the status code, as libzmq sends) to `out` and then
+raises ProtocolError; the connection must send `out` before it closes. A 300
+(temporary failure) closes quietly: ProtocolError with no ERROR, per RFC 27.
+Any other violation raises ProtocolError without ERROR.
+"""
+from . import metadata
+from .errors import ProtocolError
+from .mechanism import Mechanism, command, split_command
+
+_ZAP_VERSION = b"1.0"
+# libzmq 4.x PLAIN servers write their ERROR name as C "\x05ERROR", which the
+# compiler reads as 0x5E + "RROR" (plain_common.hpp): accept that spelling too
+_LIBZMQ_ERROR = b"\x5eRROR"
+_zap_counter = [0]
+
+
+def as_bytes(v):
+    """Option values may arrive as str, bytes, bytearray or None."""
+    if v is None:
+        return b""
+    if isinstance(v, str):
+        return v.encode("utf-8")
+    return bytes(v)
+
+
+def error_command(reason):
+    """ERROR command body: 1-byte reason length, reason (cut to 255)."""
+    reason = as_bytes(reason)[:255]
+    return command(b"ERROR", bytes((len(reason),)) + reason)
+
+
+class ZapServer(Mechanism):
+    """Server-side ZAP client shared by PLAIN and CURVE.
+
+    _zap_ask() sets `zap_request`; the owner delivers it to the handler and
+    calls on_zap_reply(frames). `zap_request` stays set until then.
+    `status_code` keeps the handler's verdict (b"200", b"400", ...) so the
+    owner can report EVENT_HANDSHAKE_FAILED_AUTH with it.
+    """
+
+    def __init__(self, config, as_server, local_meta, peer_address=b""):
+        super().__init__(config, as_server, local_meta or [], peer_address)
+        self.status_code = None
+        self.zap_meta = None
+        self._zap_id = None
+        self._state = 0
+
+    def _zap_ask(self, credentials):
+        _zap_counter[0] += 1
+        self._zap_id = str(_zap_counter[0]).encode()
+        cfg = self.config
+        self.zap_request = [
+            b"",
+            _ZAP_VERSION,
+            self._zap_id,
+            as_bytes(cfg.zap_domain),
+            as_bytes(self.peer_address),
+            as_bytes(cfg.routing_id),
+            self.name,
+        ] + [as_bytes(c) for c in credentials]
+
+    def on_zap_reply(self, frames):
+        if self.zap_request is None:
+            raise ProtocolError("unexpected ZAP reply")
+        self.zap_request = None
+        frames = [bytes(f) for f in frames]
+        # 7 frames: delimiter, version, request id, status, text, user id, metadata
+        if len(frames) != 7 or frames[0] or frames[1] != _ZAP_VERSION or frames[2] != self._zap_id:
+            raise ProtocolError("malformed ZAP reply")
+        status = frames[3]
+        if status not in (b"200", b"300", b"400", b"500"):
+            raise ProtocolError("ZAP reply status %r" % status)
+        self.status_code = status
+        if status == b"200":
+            self.zap_meta = metadata.parse(frames[6])
+            self.user_id = frames[5]
+            self._merge_zap_meta()
+            self._zap_ok()
+            return
+        text = frames[4].decode("utf-8", "replace")
+        if status == b"300":
+            raise ProtocolError("ZAP temporary failure (300 %s)" % text)
+        self.out.append(error_command(status))
+        raise ProtocolError("ZAP refused (%s %s)" % (status.decode(), text))
+
+    def _merge_zap_meta(self):
+        # the handler is the authority: its properties override the peer's
+        if self.zap_meta:
+            for k in self.zap_meta:
+                self.peer_meta[k] = self.zap_meta[k]
+
+    def _zap_ok(self):
+        raise NotImplementedError
+
+
+# states
+_START = 0
+_WAIT_HELLO = 1
+_WAIT_ZAP = 2
+_WAIT_INITIATE = 3
+_WAIT_WELCOME = 4
+_WAIT_READY = 5
+_READY = 6
+_FAILED = 7
+
+
+class PlainMechanism(ZapServer):
+    """RFC 24 PLAIN, client or server (as_server) side."""
+
+    name = b"PLAIN"
+
+    def __init__(self, config, as_server, local_meta, peer_address=b""):
+        super().__init__(config, as_server, local_meta, peer_address)
+        self._state = _START
+        self.username = b""  # what the client presented (server side)
+
+    def start(self):
+        if self._state != _START:
+            raise ProtocolError("PLAIN: started twice")
+        if not self.as_server:
+            u = as_bytes(self.config.plain_username)
+            p = as_bytes(self.config.plain_password)
+            if len(u) > 255 or len(p) > 255:
+                self._state = _FAILED
+                raise ProtocolError("PLAIN: username/password over 255 bytes")
+            self.out.append(command(b"HELLO", bytes((len(u),)) + u + bytes((len(p),)) + p))
+            self._state = _WAIT_WELCOME
+        else:
+            self._state = _WAIT_HELLO
+
+    def on_command(self, body):
+        if self._state == _FAILED:
+            raise ProtocolError("PLAIN: handshake already failed")
+        try:
+            self._on_command(bytes(body))
+        except ProtocolError:
+            self._state = _FAILED
+            raise
+
+    def on_zap_reply(self, frames):
+        if self._state != _WAIT_ZAP:
+            raise ProtocolError("unexpected ZAP reply")
+        try:
+            ZapServer.on_zap_reply(self, frames)
+        except ProtocolError:
+            self._state = _FAILED
+            raise
+
+    def _on_command(self, body):
+        if body[:5] == _LIBZMQ_ERROR:
+            body = b"\x05ERROR" + body[5:]
+        name, data = split_command(body)
+        if name == b"ERROR":
+            if len(data) < 1 or data[0] > len(data) - 1:
+                raise ProtocolError("malformed ERROR")
+            self._peer_error(data)
+        st = self._state
+        if st == _WAIT_HELLO and name == b"HELLO":
+            self._on_hello(data)
+        elif st == _WAIT_INITIATE and name == b"INITIATE":
+            self.peer_meta = metadata.parse(data)
+            self._merge_zap_meta()
+            self.out.append(command(b"READY", metadata.encode(self.local_meta)))
+            self._state = _READY
+            self.ready = True
+        elif st == _WAIT_WELCOME and name == b"WELCOME":
+            if data:
+                raise ProtocolError("PLAIN: malformed WELCOME")
+            self.out.append(command(b"INITIATE", metadata.encode(self.local_meta)))
+            self._state = _WAIT_READY
+        elif st == _WAIT_READY and name == b"READY":
+            self.peer_meta = metadata.parse(data)
+            self._state = _READY
+            self.ready = True
+        else:
+            raise ProtocolError("PLAIN: unexpected %r" % name)
+
+    def _on_hello(self, data):
+        # 1-byte username length, username, 1-byte password length, password
+        n = len(data)
+        pos = 1 + data[0] if n else n + 1
+        if pos >= n or data[pos] != n - pos - 1:
+            raise ProtocolError("PLAIN: malformed HELLO")
+        ulen = pos - 1
+        pos += 1
+        self.username = data[1 : 1 + ulen]
+        if self.config.zap_available:
+            self._state = _WAIT_ZAP
+            self._zap_ask((self.username, data[pos:]))
+        else:
+            self._zap_ok()
+
+    def _zap_ok(self):
+        self.out.append(command(b"WELCOME"))
+        self._state = _WAIT_INITIATE
