@@ -189,11 +189,16 @@ def test_peer_dying_mid_message_yields_no_half_message(io_threads):
         raw = _raw_push(ctx, port)
         # one whole message, then the first two frames of a three-part one, then death
         raw.sendall(b"\x00\x05whole")
-        raw.sendall(b"\x01\x05part1" + b"\x01\x05part2")
+        free0 = len(ctx.pool.free)
+        # the second frame arrives in two reads, so its body lands in a pool slot
+        raw.sendall(b"\x01\x05part1" + b"\x01\xc8" + b"p" * 100)
         assert pull.recv_multipart() == [b"whole"]
+        assert wait_for(lambda: _pump(ctx) or _partial_frames(pull) == 1, 5)
+        raw.sendall(b"q" * 100)
         # the two frames reached edgezmq (held back, invisible), then the peer dies
         assert wait_for(lambda: _pump(ctx) or _partial_frames(pull) == 2, 5)
         assert pull.poll(0) == 0
+        assert len(ctx.pool.free) == free0 - 1
         raw.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         raw.close()
         assert wait_for(lambda: pull.get_stats()["disconnects"] == 1 or _pump(ctx), 5)
@@ -207,6 +212,7 @@ def test_peer_dying_mid_message_yields_no_half_message(io_threads):
         assert st["received"] == 2
         assert st["dropped_disconnect"] == 1  # the cut message, counted once
         assert st["connects"] == 2
+        assert len(ctx.pool.free) == free0  # the cut message's buffer came back
         good.close()
     finally:
         ctx.destroy(linger=0)
@@ -385,6 +391,70 @@ def test_frozen_peer_detected_by_heartbeat(io_threads):
         mon.close()
     finally:
         kill(p)
+        ctx.destroy(linger=0)
+
+
+HB_DEALER = """
+import sys, time, zmq, zmq.utils.monitor
+ctx = zmq.Context()
+d = ctx.socket(zmq.DEALER)
+d.heartbeat_ivl = 100
+d.heartbeat_timeout = 300
+mon = d.get_monitor_socket(zmq.EVENT_DISCONNECTED | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+d.connect(sys.argv[1])
+print("ready", flush=True)
+ups = downs = 0
+end = time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    if mon.poll(50):
+        ev = zmq.utils.monitor.recv_monitor_message(mon)["event"]
+        ups += ev == zmq.EVENT_HANDSHAKE_SUCCEEDED
+        downs += ev == zmq.EVENT_DISCONNECTED
+d.send(b"still-here")
+print("events", ups, downs, flush=True)
+time.sleep(0.5)
+"""
+
+
+@pytest.mark.timeout(30)
+def test_idle_socket_answers_libzmq_heartbeats():
+    """With the I/O thread, an application that sleeps still answers PINGs:
+    a libzmq peer with a 300 ms heartbeat timeout never drops us."""
+    ctx = zmq.Context(io_threads=1)
+    try:
+        router = ctx.socket(zmq.ROUTER)
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        p = spawn(HB_DEALER, "tcp://127.0.0.1:%d" % port, 2.0)
+        time.sleep(2.5)  # the application does nothing at all
+        out, err = p.communicate(timeout=10)
+        assert out.split() == ["events", "1", "0"], (out, err)
+        assert router.poll(5000)
+        assert router.recv_multipart()[1] == b"still-here"
+        st = router.get_stats()
+        assert st["connects"] == 1 and st["heartbeat_timeouts"] == 0
+    finally:
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.timeout(30)
+def test_silent_clients_expire_at_handshake_ivl():
+    """Raw clients that connect and never greet are closed at HANDSHAKE_IVL
+    and counted; their descriptors are released."""
+    ctx = zmq.Context()
+    try:
+        router = ctx.socket(zmq.ROUTER)
+        router.handshake_ivl = 300
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        time.sleep(0.1)
+        fds0 = fd_count()
+        raws = [socket.create_connection(("127.0.0.1", port)) for _ in range(50)]
+        assert wait_for(lambda: router.get_stats()["handshake_failures"] == 50, 10), router.get_stats()
+        assert wait_for(lambda: not router.engines, 5)
+        for r in raws:
+            assert r.recv(100) is not None  # edgezmq's greeting, then EOF
+            r.close()
+        assert fd_count() <= fds0
+    finally:
         ctx.destroy(linger=0)
 
 
