@@ -49,6 +49,9 @@ class Context:
             io_threads = port.default_io_threads
         self.io_threads = io_threads
         self.io_thread = port.start_io_thread(self) if io_threads > 0 else None
+        track = getattr(port, "track_context", None)
+        if track is not None:
+            track(self)  # flushed per LINGER at interpreter exit, cooperative too
 
     @classmethod
     def instance(cls, io_threads=None):

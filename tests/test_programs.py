@@ -135,8 +135,9 @@ def test_lazy_pirate(server, mode, procs, tmp_path):
     assert [o for o in out if o.startswith("RETRY")] == ["RETRY 3", "RETRY 5", "RETRY 7"]
 
 
+@pytest.mark.parametrize("size", [0, 200000])
 @pytest.mark.parametrize("mode", MODES)
-def test_linger_delivers_after_exit(mode):
+def test_linger_delivers_after_exit(mode, size):
     import zmq
 
     ctx = zmq.Context()
@@ -144,14 +145,14 @@ def test_linger_delivers_after_exit(mode):
     pull.linger = 0
     port = pull.bind_to_random_port("tcp://127.0.0.1")
     try:
-        p = Prog("edgezmq", mode, "pushexit", "tcp://127.0.0.1:%d" % port)
+        p = Prog("edgezmq", mode, "pushexit", "tcp://127.0.0.1:%d" % port, size)
         assert p.finish() == ["SENT"]
         got = []
         while pull.poll(2000):
             got.append(pull.recv())
             if len(got) == 100:
                 break
-        assert got == [b"msg %d" % i for i in range(100)]
+        assert got == [b"msg %d" % i + b"x" * size for i in range(100)]
     finally:
         pull.close()
         ctx.term()

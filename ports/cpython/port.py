@@ -153,6 +153,9 @@ class CPythonPort:
     def waker(self) -> Waker:
         return Waker()
 
+    def track_context(self, ctx) -> None:
+        _contexts.add(ctx)
+
     def start_io_thread(self, ctx) -> threading.Thread:
         _contexts.add(ctx)
         ctx._io_stop = False
