@@ -40,8 +40,8 @@ def error_command(reason):
 class ZapServer(Mechanism):
     """Server-side ZAP client shared by PLAIN and CURVE.
 
-    _zap_ask() sets `zap_request`; the owner delivers it to the handler and
-    calls on_zap_reply(frames). `zap_request` stays set until then.
+    _zap_ask() sets `zap_request`; the owner delivers it to the handler (and
+    may reset the attribute to None) and calls on_zap_reply(frames).
     `status_code` keeps the handler's verdict (b"200", b"400", ...) so the
     owner can report EVENT_HANDSHAKE_FAILED_AUTH with it.
     """
@@ -68,12 +68,13 @@ class ZapServer(Mechanism):
         ] + [as_bytes(c) for c in credentials]
 
     def on_zap_reply(self, frames):
-        if self.zap_request is None:
+        if self._zap_id is None:
             raise ProtocolError("unexpected ZAP reply")
         self.zap_request = None
         frames = [bytes(f) for f in frames]
+        expected, self._zap_id = self._zap_id, None  # one reply per request
         # 7 frames: delimiter, version, request id, status, text, user id, metadata
-        if len(frames) != 7 or frames[0] or frames[1] != _ZAP_VERSION or frames[2] != self._zap_id:
+        if len(frames) != 7 or frames[0] or frames[1] != _ZAP_VERSION or frames[2] != expected:
             raise ProtocolError("malformed ZAP reply")
         status = frames[3]
         if status not in (b"200", b"300", b"400", b"500"):

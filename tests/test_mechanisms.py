@@ -128,7 +128,8 @@ def run(client, server, zap=None, transcript=None):
                 transcript.append(("c", body))
             server.on_command(body)
             if server.zap_request is not None:
-                server.on_zap_reply(zap(server.zap_request))
+                req, server.zap_request = server.zap_request, None  # as the connection does
+                server.on_zap_reply(zap(req))
         while server.out:
             body = server.out.pop(0)
             if transcript is not None:
@@ -1009,7 +1010,8 @@ class Wire:
             assert flags & 0x04, "handshake frames are commands"
             mech.on_command(body)
             if mech.zap_request is not None:
-                mech.on_zap_reply(zap(mech.zap_request))
+                req, mech.zap_request = mech.zap_request, None
+                mech.on_zap_reply(zap(req))
 
     # CURVE traffic: libzmq sends and expects MESSAGE in *data* frames
     # (flags 0x00, or 0x02 when long); MORE travels inside the box only.
