@@ -54,7 +54,7 @@ class Engine:
         conn = self.conn
         for _ in range(_MAX_READS):
             if not self.active or not self.reading:
-                return
+                break
             try:
                 n = port.read_into(self.stream, rx)
             except OSError as e:
@@ -74,12 +74,16 @@ class Engine:
             except MemoryError:
                 self.close("out of memory while receiving", C.EVENT_DISCONNECTED)
                 return
+            pipe = self.pipe
+            if pipe is not None:
+                pipe.check_hwm()  # per chunk: may stop reading at RCVHWM
             if n < len(rx):
                 break
         if conn.tx and self.active:
             self.flush()
         if self.pipe is not None and self.active:
             self.pipe.check_hwm()
+            self.ctx.wake_waiters()  # once per read, not per message
 
     def flush(self):
         """Write what the connection queued; watch for writability if some is left."""

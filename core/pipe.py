@@ -44,6 +44,15 @@ class StreamPipe(Pipe):
         self.queued = 0  # bytes queued since the pipe began
         self.written = 0
 
+    def on_frame(self, more, buf, n):
+        # RCVHWM and waking sleepers happen once per read, in Engine.read
+        self.sock.pattern.on_pipe_frame(self, more, buf, n)
+
+    def consumed(self):
+        # only a paused reader has anything to do when the queue shrinks
+        if not self.engine.reading:
+            self.check_hwm()
+
     def check_hwm(self):
         hwm = self.sock.options.rcvhwm
         self.engine.pause_reading(hwm > 0 and self.inq.msgs >= hwm)
