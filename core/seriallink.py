@@ -498,7 +498,10 @@ class Link:
     def _on_bad(self, code):
         st = self.stats
         if code == linkframe.ABORTED:
+            # the peer cut a frame short: it is going back (our REJ, its
+            # timer); if what it resends is lost again, REJ again at once
             st["aborts_rx"] += 1
+            self._rej_sent = False
             return
         if code == linkframe.CRC_ERROR:
             st["crc_errors"] += 1
