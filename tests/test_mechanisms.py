@@ -1276,10 +1276,12 @@ def _mp_tree(tmp_path):
     pkg = tmp_path / "edgezmq"
     (pkg / "ports" / "micropython").mkdir(parents=True)
     sources = [(ROOT / "core" / f, pkg / f) for f in MP_MODULES]
-    src = ROOT / "ports" / "micropython" / "nacl_pure.py"
-    sources.append((src, pkg / "ports" / "micropython" / "nacl_pure.py"))
+    for f in ("nacl_pure.py", "nacl_viper.py"):
+        sources.append((ROOT / "ports" / "micropython" / f, pkg / "ports" / "micropython" / f))
     for src, dst in sources:
-        subprocess.run([str(MPY_CROSS), "-o", str(dst.with_suffix(".mpy")), str(src)], check=True)
+        # -march=host: nacl_viper.py holds native (viper) code
+        subprocess.run([str(MPY_CROSS), "-march=host", "-o", str(dst.with_suffix(".mpy")),
+                        str(src)], check=True)
     for d in (pkg, pkg / "ports", pkg / "ports" / "micropython"):
         (d / "__init__.py").write_text("")
     return tmp_path

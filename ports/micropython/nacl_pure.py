@@ -6,13 +6,17 @@ crypto_box_easy_afternm, crypto_secretbox_easy); tests/test_crypto.py checks
 that against pynacl on CPython and under the MicroPython unix port.
 
 Salsa20 works on 32-bit words (small ints on 64-bit hosts), Poly1305 and
-X25519 on Python's big ints, and keystream XOR on whole-chunk big ints, so no
-per-byte Python loop runs.
+X25519 on Python's big ints, and keystream XOR on whole words, so no
+per-byte Python loop runs. On MicroPython a @micropython.viper Salsa20 core
+(nacl_viper.py) takes over when it is present and agrees with the pure code
+on a self-check at import: on 32-bit boards Salsa20's words are not small
+ints, and the pure core would allocate at every step.
 
 Not constant-time: Python cannot promise that. Acceptable for the threat
 model of a device on its own link; use libsodium where timing matters.
 """
 import struct
+import sys
 
 try:
     from os import urandom as _urandom
@@ -179,6 +183,58 @@ def _salsa_xor(x, block0, data, out, off):
         else:
             _xor_into(out, off, data, pos, _block(x), 0, n - pos)
             pos = n
+
+
+def _block_fast(x):
+    st = bytearray(64)
+    struct.pack_into("<16I", st, 0, *x)
+    ks = bytearray(68)
+    _v.block(st, ks, _v.STEPS)
+    return bytes(memoryview(ks)[:64])
+
+
+def _salsa_xor_fast(x, block0, data, out, off):
+    """_salsa_xor with the viper core: same bytes, native 32-bit words."""
+    n = len(data)
+    take = 32 if n > 32 else n
+    v = _v
+    if take:
+        v.xor(out, off, data, 0, block0, 32, take)
+    pos = take
+    if pos < n:
+        st = bytearray(64)
+        struct.pack_into("<16I", st, 0, *x)
+        st[32:40] = b"\x01\x00\x00\x00\x00\x00\x00\x00"  # block counter 1
+        ks = bytearray(68)
+        steps = v.STEPS
+        while pos < n:
+            v.block(st, ks, steps)
+            take = n - pos if n - pos < 64 else 64
+            v.xor(out, off + pos, data, pos, ks, 0, take)
+            pos += take
+
+
+_v = None
+if sys.implementation.name == "micropython":  # CPython never imports the viper module
+    try:
+        try:
+            from . import nacl_viper as _v
+        except ImportError:
+            import nacl_viper as _v
+        _x = [_S0, 1, 2, 3, 0xFFFFFFFF, _S1, 5, 6, 0xFFFFFFFF, 7, _S2, 8, 9, 10, 0x80000000, _S3]
+        _d = bytes(range(200))
+        _o1 = bytearray(200)
+        _o2 = bytearray(200)
+        _salsa_xor(list(_x), _block(_x), _d, _o1, 0)
+        _salsa_xor_fast(_x, _block_fast(_x), _d, _o2, 0)
+        if _block_fast(_x) == _block(_x) and _o1 == _o2:
+            _block = _block_fast
+            _salsa_xor = _salsa_xor_fast
+        else:
+            _v = None
+        del _x, _d, _o1, _o2
+    except Exception:  # no viper module, or no native emitter on this build
+        _v = None
 
 
 def poly1305(key, msg):
