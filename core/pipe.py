@@ -41,7 +41,7 @@ class StreamPipe(Pipe):
         self.user_id = conn.mech.user_id
         self.peer_address = engine.peer_address
         self.ends = []  # absolute byte offsets where queued messages end
-        self.queued = 0  # bytes queued since the pipe began
+        self.queued = len(conn.tx)  # bytes queued since the pipe began (handshake leftovers too)
         self.written = 0
 
     def on_frame(self, more, buf, n):
@@ -68,7 +68,7 @@ class StreamPipe(Pipe):
         self.queued += len(conn.tx) - before
         if not more:
             self.ends.append(self.queued)
-            self.engine.flush()
+            self.engine.flush_soon()
 
     def send_subscription(self, topic, on):
         before = len(self.conn.tx)

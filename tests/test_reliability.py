@@ -458,6 +458,36 @@ def test_silent_clients_expire_at_handshake_ivl():
         ctx.destroy(linger=0)
 
 
+@pytest.mark.timeout(30)
+def test_duplicate_identity_refused_and_counted(pz):
+    """A second peer claiming a routing id in use is turned away (libzmq's
+    default without ROUTER_HANDOVER); the first keeps being served."""
+    import zmq as pyzmq
+
+    ctx = zmq.Context()
+    try:
+        router = ctx.socket(zmq.ROUTER)
+        router.rcvtimeo = 5000
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        first = pz.socket(pyzmq.DEALER)
+        first.identity = b"dup"
+        first.connect("tcp://127.0.0.1:%d" % port)
+        first.send(b"one")
+        assert router.recv_multipart() == [b"dup", b"one"]
+        second = pz.socket(pyzmq.DEALER)
+        second.identity = b"dup"
+        second.reconnect_ivl = 5000
+        second.connect("tcp://127.0.0.1:%d" % port)
+        assert wait_for(lambda: router.get_stats()["handshake_failures"] >= 1, 10), router.get_stats()
+        router.send_multipart([b"dup", b"to-first"])
+        assert first.poll(5000)
+        assert first.recv() == b"to-first"
+        st = router.get_stats()
+        assert st["connects"] == 1 and st["disconnects"] == 0, st
+    finally:
+        ctx.destroy(linger=0)
+
+
 # -- a hostile network between edgezmq and libzmq -----------------------------------------
 @pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(90)
