@@ -103,6 +103,7 @@ class CurveMechanism(ZapServer):
         self._cn_client = None  # server: the client's short-term key C'
         self._cookie_key = None  # server: the cookie's key, until INITIATE
         self.client_key = None  # server side: the client's long-term key C
+
     # --- helpers --------------------------------------------------------
 
     def _next_nonce(self):
