@@ -6,8 +6,8 @@ DIR/edgezmq/ports/      ports/__init__.py and ports/micropython/*.py
 Copy DIR/edgezmq to the board's /lib (mpremote cp -r DIR/edgezmq :lib/) or
 put DIR on MICROPYPATH for the unix port. With --mpy every module is
 compiled by mpy-cross (the device then imports without compiling, which
-would cost several times the source size in heap). viper.py holds native
-code: it stays .py unless --march names the board's architecture.
+would cost several times the source size in heap). Modules with viper/native
+code stay .py unless --march names the board's architecture.
 """
 from __future__ import annotations
 
@@ -27,7 +27,13 @@ MPY_PORT = os.path.join(PORTS, "micropython")
 CORE_SKIP = {"__main__.py", "asyncio.py"}
 # device-side files that are not modules of the package
 PORT_SKIP = {"manifest.py", "demo_device.py"}
-NATIVE = {"viper.py"}
+
+
+def is_native(path: str) -> bool:
+    """Modules with @micropython.viper/native code need mpy-cross -march for the board."""
+    with open(path) as f:
+        text = f.read()
+    return "@micropython.viper" in text or "@micropython.native" in text or "@micropython.asm_" in text
 
 
 def sources():
@@ -66,7 +72,7 @@ def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str 
     for src, rel in sources():
         dst = os.path.join(out, rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
-        native = os.path.basename(src) in NATIVE
+        native = is_native(src)
         if tool is None or (native and not march):
             shutil.copyfile(src, dst)
             written.append(rel)
