@@ -254,3 +254,79 @@ def test_fuzz_then_good_client(rep, peer, caplog):
         r.close()
     assert not logged(caplog, "I/O thread")
     served(peer, rep)
+
+
+# -- mock subscribers and publishers (libzmq test_mock_pub_sub) ---------------------------
+GREETING_30 = GREETING_31[:11] + b"\x00" + GREETING_31[12:]
+
+
+def read_until(raw, edge, want, timeout=3.0):
+    got = bytearray()
+    end = time.monotonic() + timeout
+    while time.monotonic() < end and want not in got:
+        edge.poll(10)
+        try:
+            d = raw.recv(65536)
+        except BlockingIOError:
+            continue
+        if not d:
+            break
+        got += d
+    return bytes(got)
+
+
+@pytest.mark.parametrize(
+    "greet, sub_form",
+    [(GREETING_31, b"\x04\x0b\x09SUBSCRIBEA"), (GREETING_30, b"\x00\x02\x01A"), (GREETING_31, b"\x00\x02\x01A")],
+    ids=["3.1-command", "3.0-data", "3.1-peer-data-form"],
+)
+def test_mock_subscriber_both_forms(ez, greet, sub_form):
+    pub = ez.socket(edgezmq.PUB)
+    pub.linger = 0
+    pub.bind("tcp://127.0.0.1:*")
+    raw = raw_connect(pub)
+    try:
+        raw.sendall(greet + ready(b"SUB") + sub_form)
+        got = b""
+        end = time.monotonic() + 3
+        while b"A-yes" not in got and time.monotonic() < end:
+            pub.send(b"B-no")
+            pub.send(b"A-yes")
+            got += read_until(raw, pub, b"A-yes", 0.05)
+        assert b"\x00\x05A-yes" in got and b"B-no" not in got
+    finally:
+        raw.close()
+        pub.close(0)
+
+
+@pytest.mark.parametrize("greet, want", [(GREETING_31, b"\x04\x0c\x09SUBSCRIBEtp"), (GREETING_30, b"\x00\x03\x01tp")], ids=["3.1", "3.0"])
+def test_sub_sends_the_form_the_peer_expects(ez, greet, want):
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(1)
+    sub = ez.socket(edgezmq.SUB)
+    sub.linger = 0
+    sub.subscribe(b"tp")
+    sub.connect("tcp://127.0.0.1:%d" % lsock.getsockname()[1])
+    lsock.setblocking(False)
+    conn = None
+    end = time.monotonic() + 3
+    while conn is None and time.monotonic() < end:
+        sub.poll(10)
+        try:
+            conn, _ = lsock.accept()
+        except BlockingIOError:
+            pass
+    assert conn is not None
+    conn.setblocking(False)
+    try:
+        conn.sendall(greet + ready(b"PUB"))
+        got = read_until(conn, sub, want)
+        assert got.startswith(b"\xff") and want in got
+        conn.sendall(b"\x00\x04tp-1\x00\x04xx-2")
+        assert sub.poll(3000) and sub.recv() == b"tp-1"
+        assert not sub.poll(100)
+    finally:
+        conn.close()
+        lsock.close()
+        sub.close(0)
