@@ -84,7 +84,9 @@ class Channel:
     def recv_into(self, buf, nbytes=0):
         """Copy received bytes into buf; -> count (0: nothing yet, or eof)."""
         n = self.rx_count
-        want = nbytes or len(buf)
+        want = len(buf)
+        if 0 < nbytes < want:
+            want = nbytes
         if n > want:
             n = want
         if n <= 0:

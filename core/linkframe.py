@@ -199,7 +199,10 @@ class FrameEncoder:
 
     def consume(self, n):
         self.pos += n
-        return self.pos >= self.end
+        if self.pos >= self.end:
+            self.pos = self.end
+            return True
+        return False
 
     def abort(self):
         """Drop the rest of the current frame; -> True if it was cut mid-way."""

@@ -20,9 +20,11 @@ Sans-IO: the Link never touches a port, a clock or a thread. The owner:
     ch = link.open_channel()             # once the link is up
     ch.send(data) -> n; ch.recv_into(buf) -> n; ch.close()
 
-now_ms is a non-decreasing integer millisecond clock. The owner should pull
-output only as fast as the line takes it: the retransmission timer starts
-when the last byte of a frame has been handed over.
+now_ms is a non-decreasing integer millisecond clock. After every
+receive_data() and tick() the owner asks pending_output() again (a reply,
+an acknowledgement or a HELLO may be due). It should pull output only as
+fast as the line takes it: the retransmission timer starts when the last
+byte of a frame has been handed over.
 Errors: LinkError (link down, channel closed, no free channel).
 """
 try:
@@ -59,6 +61,7 @@ EV_CHANNEL_CLOSED = const(4)
 
 _MAX_EVENTS = const(64)
 _MIN_MTU = const(16)
+_HELLO_MAX = const(32)  # frame buffers hold max(mtu, this) payload bytes
 
 __all__ = ("Link", "Channel", "LinkError", "OPEN", "CLOSING", "CLOSED")
 
@@ -106,8 +109,9 @@ class Link:
         self.max_retries = max_retries
         self.adaptive = adaptive
         self._rand = random32 or _random32
-        self._enc = linkframe.FrameEncoder(4 + mtu)
-        self._dec = linkframe.Deframer(4 + mtu)
+        room = 4 + (mtu if mtu > _HELLO_MAX else _HELLO_MAX)
+        self._enc = linkframe.FrameEncoder(room)
+        self._dec = linkframe.Deframer(room)
         self._hdr = bytearray(4)
         self._pl = bytearray(HELLO_LEN)
         rsize = 1

@@ -675,3 +675,31 @@ def test_link_runs_on_the_cffi_fast_path(linkfast):
         assert a.link.stats["resets"] == 0 and b.link.stats["crc_errors"] > 0
     finally:
         F.install(*orig)
+
+
+def test_big_window_small_frames_wrap_the_sequence_numbers_many_times():
+    kw = {"window": 127, "mtu": 16, "rx_buffer": 4096, "tx_buffer": 4096}
+    a = Endpoint(make(**kw), "a", seed=1, streams=2, total=20000, reply=5000)
+    b = Endpoint(make(**kw), "b", seed=2, streams=1, total=8000, reply=5000)
+    from linksim import Faults
+
+    f = Faults(ber=2e-4)
+    sim = Sim(a, b, baud=1000000, faults_ab=f, faults_ba=f, seed=2)
+    assert sim.run(200000, until=sim.settled)
+    assert sim.check() == (6, 0)
+    assert a.link._win == 127 and a.link.stats["frames_tx"] > 5 * 256
+    assert a.link.stats["resets"] == b.link.stats["resets"] == 0
+
+
+def test_owner_reset_closes_channels_and_the_peer_follows():
+    sim, a, b = pair()
+    a.streams = b.streams = 1
+    sim.run(200)
+    a.streams = b.streams = 0
+    a.link.reset("serial port reopened")
+    assert [e[0] for e in iter(a.link.poll_event, None)] == [seriallink.EV_CHANNEL_CLOSED] * 2 + [
+        seriallink.EV_LINK_DOWN]
+    assert sim.run(1000, until=sim.both_up)
+    assert [e[2] for e in b.events if e[1] == seriallink.EV_LINK_DOWN] == ["peer restarted"]
+    assert all(c.state == linkchannel.CLOSED and c.reason == "reset" for c in b.log)
+    assert a.link.data_to_send(sim.now, 0) == b""
