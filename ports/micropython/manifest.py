@@ -1,0 +1,23 @@
+# Freeze edgezmq into a MicroPython firmware: frozen bytecode runs from flash,
+# so the code costs no heap (see docs/micropython.md). In your board manifest:
+#     include("/path/to/edgezmq/ports/micropython/manifest.py")
+# then build as usual (make BOARD=... FROZEN_MANIFEST=...). The repository keeps
+# the package as core/ + ports/, so this stages edgezmq/ with the bundle builder
+# (plain .py; makemanifest compiles it, viper included, for the board).
+# ruff: noqa: F821  (metadata and package are provided by makemanifest)
+import importlib.util
+import os
+
+metadata(description="ZeroMQ (ZMTP 3.1) in pure Python", version="0.1.0", license="MPL-2.0")
+
+_here = os.getcwd()  # makemanifest runs each manifest from its own folder
+if not os.path.exists(os.path.join(_here, "manifest.py")):
+    _here = os.path.dirname(os.path.abspath(__file__))
+_spec = importlib.util.spec_from_file_location(
+    "edgezmq_cmd_bundle", os.path.join(_here, "..", "cpython", "cmd_bundle.py")
+)
+_bundle = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(_bundle)
+_stage = os.path.join(_here, "build", "freeze")  # ignored by git
+_bundle.build(_stage)
+package("edgezmq", base_path=_stage, opt=3)
