@@ -231,11 +231,11 @@ def _pump(ctx):
 
 
 # -- peer restarts -----------------------------------------------------------------
-def _restart_stream(n_restarts, per_life=20):
+def _restart_stream(n_restarts, per_life=20, io_threads=1):
     """A libzmq PUB killed and restarted n times: the edgezmq SUB reconnects,
     resubscribes, and each incarnation's messages arrive once and in order."""
     port = free_port()
-    ctx = zmq.Context()
+    ctx = zmq.Context(io_threads=io_threads)
     sub = ctx.socket(zmq.SUB)
     sub.reconnect_ivl = 20
     sub.reconnect_ivl_max = 200
@@ -261,7 +261,12 @@ def _restart_stream(n_restarts, per_life=20):
             finally:
                 kill(p)
             if inc % 3 == 2:
-                time.sleep(0.5)  # a longer outage: the redial interval backs off
+                # a longer outage: the redial interval backs off. Waiting inside
+                # poll lets a cooperative context redial too.
+                end = time.monotonic() + 0.5
+                while time.monotonic() < end:
+                    if sub.poll(max(1, int((end - time.monotonic()) * 1000))):
+                        sub.recv_multipart()  # the dead publisher's tail
             while True:
                 ev = recv_event(mon, 0)
                 if ev is None:
@@ -284,8 +289,9 @@ def _restart_stream(n_restarts, per_life=20):
 
 
 @pytest.mark.timeout(120)
-def test_sub_survives_publisher_restarts():
-    _restart_stream(RESTARTS)
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
+def test_sub_survives_publisher_restarts(io_threads):
+    _restart_stream(RESTARTS, io_threads=io_threads)
 
 
 @pytest.mark.soak
@@ -320,9 +326,10 @@ def _lazy_pirate(ctx, port, request, timeout_ms=700, retries=10, on_timeout=None
 
 
 @pytest.mark.timeout(120)
-def test_req_recovers_by_lazy_pirate():
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
+def test_req_recovers_by_lazy_pirate(io_threads):
     port = free_port()
-    ctx = zmq.Context()
+    ctx = zmq.Context(io_threads=io_threads)
     procs = [spawn(REP_PEER, port)]
 
     def restart(_attempt):

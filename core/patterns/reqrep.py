@@ -47,13 +47,16 @@ class Req(Pattern):
             return None
         if not self.in_reply:
             # skip anything that is not [empty delimiter, body...] from our peer
+            pool = self.sock.ctx.pool
             while p.inq.msgs > 0:
                 buf, n, more = p.inq.pop()
                 if n == 0 and more:
                     self.in_reply = True
                     break
+                pool.give(buf)
                 while more:
                     buf, n, more = p.inq.pop()
+                    pool.give(buf)
             else:
                 self._drop_other_replies()
                 return None
@@ -70,7 +73,7 @@ class Req(Pattern):
         for q in self.pipes:
             if q is not self.reply_pipe:
                 while q.inq.msgs > 0:
-                    q.inq.pop()
+                    self.sock.ctx.pool.give(q.inq.pop()[0])  # its buffer back to the pool
                 q.consumed() if q.active else None
         self._prune()
 
