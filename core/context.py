@@ -272,11 +272,12 @@ class Context:
         """Wait for lingering messages, then release everything."""
         if self.closed:
             return
+        with self.lock:
+            self.terminated_flag = True  # before the sockets close: blocked calls see ETERM
         for s in list(self.sockets):
             if not s.closed:
                 s.close()
         with self.lock:
-            self.terminated_flag = True
             self.wake_waiters()
             self._flush_lingering()
             self.closed = True

@@ -401,10 +401,12 @@ class Socket:
 
     # -- lifetime -------------------------------------------------------------
     def _check_open(self):
-        if self.closed:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+        # ETERM first: a call blocked when ctx.term() closed its socket gets
+        # ContextTerminated, as in pyzmq
         if self.ctx.terminated_flag:
             raise ContextTerminated()
+        if self.closed:
+            raise ZMQError(C.ENOTSOCK, "socket is closed")
 
     def close(self, linger=None):
         if self.closed:

@@ -543,3 +543,39 @@ def test_poller_and_select(ez):
     assert a.recv() == b"x"
     a.close()
     b.close()
+
+
+def test_term_interrupts_a_blocked_recv_with_eterm():
+    import threading
+
+    ctx = zmq.Context(io_threads=1)
+    s = ctx.socket(zmq.PULL)
+    s.bind("tcp://127.0.0.1:*")
+    res = []
+
+    def blocked():
+        try:
+            s.recv()
+        except zmq.ZMQError as e:
+            res.append(e)
+        s.close()
+
+    t = threading.Thread(target=blocked)
+    t.start()
+    time.sleep(0.1)
+    ctx.term()
+    t.join(3)
+    assert not t.is_alive()
+    assert len(res) == 1 and isinstance(res[0], zmq.ContextTerminated) and res[0].errno == zmq.ETERM
+
+
+def test_xpub_sees_cancel_when_subscriber_leaves(ez):
+    xpub = sock(ez, zmq.XPUB)
+    xpub.bind("tcp://127.0.0.1:*")
+    sub = sock(ez, zmq.SUB)
+    sub.connect(xpub.last_endpoint)
+    sub.subscribe(b"abc")
+    assert xpub.recv() == b"\x01abc"
+    sub.close()
+    assert xpub.recv() == b"\x00abc"
+    xpub.close()
