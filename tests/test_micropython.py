@@ -20,7 +20,7 @@ DEVICE = os.path.join(ROOT, "tests", "mp_device.py")
 # The heap the scenarios are run with. The target is 64K; the core does not
 # fit there yet when its bytecode is loaded into RAM on the 64-bit unix port
 # (see docs/micropython.md, "Memory"); test_heap_target records where we are.
-HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "256K")
+HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "256K")  # all pass at 192K today
 TIMEOUT = 20.0
 
 if MP is None:
@@ -297,3 +297,84 @@ def test_device_dealer_connects_to_router(pz, device):
         ident, empty, body = s.recv_multipart()
         s.send_multipart([ident, empty, b"R" + body])
     assert d.finish() == [[b"", b"Rd%d" % i] for i in range(3)]
+
+
+# -- memory ------------------------------------------------------------------------
+def _profile_script(mods):
+    """Straight-line imports with a measurement around each (a loop over
+    __import__ trips an interpreter fault in this MicroPython build)."""
+    lines = ["import gc", "total = 0"]
+    for m in mods:
+        lines += [
+            "gc.collect(); a = gc.mem_alloc()",
+            "import %s" % m,
+            "gc.collect(); d = gc.mem_alloc() - a; total += d",
+            "print('IMPORT %s', d)" % m,
+        ]
+    lines.append("print('TOTAL', total)")
+    return "\n".join(lines) + "\n"
+
+
+_MODULES = (
+    "constants errors _compat frames greeting metadata mechanism connection pool pipe reactor "
+    "options endpoint engine transport patterns context poll socket ports ports.micropython.port "
+    "patterns.base patterns.simple patterns.pubsub patterns.reqrep"
+).split()
+
+
+def test_heap_profile(bundle, tmp_path):
+    """Heap taken by importing each module (.mpy loaded into RAM, 64-bit unix port).
+
+    The package __init__ is replaced by an empty one so that modules load one
+    by one in dependency order. Printed for docs/micropython.md; the budget
+    only guards against regressions until the core's diet lands.
+    """
+    import shutil
+
+    from edgezmq.ports.cpython import cmd_bundle
+
+    prof = tmp_path / "prof"
+    shutil.copytree(os.path.join(bundle, "edgezmq"), prof / "edgezmq")
+    for ext in (".mpy", ".py"):
+        p = prof / "edgezmq" / ("__init__" + ext)
+        if p.exists():
+            p.unlink()
+    (prof / "edgezmq" / "__init__.py").write_text("")
+    script = tmp_path / "profile.py"
+    script.write_text(_profile_script(["edgezmq." + m for m in _MODULES]))
+    r = subprocess.run([MP, "-X", "heapsize=1M", str(script)], capture_output=True, text=True,
+                       env=dict(os.environ, MICROPYPATH=str(prof)), timeout=60)
+    assert r.returncode == 0, r.stdout + r.stderr
+    rows = [ln.split() for ln in r.stdout.splitlines()]
+    for row in rows:
+        print("[micropython heap profile%s] %s" % ("" if cmd_bundle.find_mpy_cross() else " (.py)", " ".join(row)))
+    total = int(rows[-1][1])
+    assert total < 140 * 1024, "the core's import footprint grew to %d bytes" % total
+
+
+SMALL_HEAP_XFAIL = pytest.mark.xfail(
+    strict=False,
+    reason="target not met yet: importing the core takes ~95K on the 64-bit unix port "
+    "(.mpy bytecode copied to RAM); see docs/micropython.md 'Memory'",
+)
+
+
+@SMALL_HEAP_XFAIL
+@pytest.mark.parametrize("heap", ["64K", "32K"])
+@pytest.mark.parametrize("role", ["push", "dealer"])
+def test_client_small_heap(pz, device, role, heap):
+    """The heap targets: a client at 64K, and at 32K."""
+    import zmq
+
+    peer = zmq.PULL if role == "push" else zmq.ROUTER
+    s, ep = _pz(pz, peer, bind_ep="tcp://127.0.0.1:*")
+    s.rcvtimeo = 5000
+    d = device(role + "_connect", ep, heap=heap)
+    d.expect("MEM", timeout=10)  # handshake done (fails fast on a MemoryError)
+    if role == "push":
+        _check_pull(s)
+    else:
+        for _ in range(3):
+            ident, empty, body = s.recv_multipart()
+            s.send_multipart([ident, empty, b"R" + body])
+    d.finish(timeout=5)
