@@ -37,6 +37,8 @@ class Context:
         self.closed = False
         self.polling = False
         self.coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
+        self.turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
+        self.dirty = []  # engines holding a coalesced batch of messages to write
         self.waiters = 0
         self.zap_client = None
         self.async_waiters = []
@@ -129,8 +131,29 @@ class Context:
             return
         self.poll_once(timeout_ms)
 
+    def flush_dirty(self):
+        """Start a turn: write the batches engines coalesced. -> True if there were any."""
+        self.turn += 1
+        dirty = self.dirty
+        if not dirty:
+            return False
+        self.dirty = []
+        for e in dirty:
+            e.dirty = False
+            e.flush()
+        return True
+
+    def kick(self):
+        """A batch waits to be written: get the poller (or the idle I/O thread) going."""
+        if self.polling:
+            self.waker.wake()
+        else:
+            self.lock.notify_all()
+
     def poll_once(self, timeout_ms):
         """Run one reactor turn as the leader, with the lock released while blocked."""
+        if self.flush_dirty():
+            timeout_ms = 0  # the caller may be waiting for exactly that (SNDHWM)
         self.polling = True
         try:
             self.reactor.run_once(timeout_ms, self.lock.release, self.lock.acquire)
@@ -141,6 +164,7 @@ class Context:
     def poll_nowait(self):
         """Process whatever is ready without blocking (for NOBLOCK calls)."""
         if not self.polling:
+            self.flush_dirty()
             self.polling = True
             try:
                 self.reactor.run_once(0)
@@ -222,6 +246,7 @@ class Context:
         """A closed socket's connections flush for up to `linger` ms, then close."""
         from ._compat import ticks_ms
 
+        self.flush_dirty()  # coalesced batches go out before LINGER applies
         deadline = -1 if linger < 0 else ticks_ms() + linger
         for e in engines:
             if not e.active:

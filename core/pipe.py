@@ -68,7 +68,7 @@ class StreamPipe(Pipe):
         self.queued += len(conn.tx) - before
         if not more:
             self.ends.append(self.queued)
-            self.engine.flush()
+            self.engine.flush_soon()
 
     def send_subscription(self, topic, on):
         before = len(self.conn.tx)
