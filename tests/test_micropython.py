@@ -378,3 +378,50 @@ def test_client_small_heap(pz, device, role, heap):
             ident, empty, body = s.recv_multipart()
             s.send_multipart([ident, empty, b"R" + body])
     d.finish(timeout=5)
+
+
+_COPY = """
+import micropython
+from edgezmq.ports.micropython import port
+from edgezmq.ports.micropython.port import copy_py
+src = bytes(range(256)) * 4
+a = bytearray(1100)
+b = bytearray(1100)
+fast = port.copy
+micropython.heap_lock()
+try:
+    fast(a, 7, src, 3, 1000)
+    copy_py(b, 7, src, 3, 1000)
+    fast(a, 0, src, 0, 0)
+finally:
+    micropython.heap_unlock()
+print("SAME", a == b, "VIPER", fast is not copy_py)
+"""
+
+
+def test_copy_viper_matches_pure_and_allocates_nothing(bundle, tmp_path):
+    script = tmp_path / "copy.py"
+    script.write_text(_COPY)
+    r = subprocess.run([MP, "-X", "heapsize=256K", str(script)], capture_output=True, text=True,
+                       env=dict(os.environ, MICROPYPATH=bundle), timeout=30)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "SAME True VIPER True" in r.stdout
+
+
+# -- ipc (AF_UNIX on the unix port) -------------------------------------------------
+def test_device_push_over_ipc(pz, device, tmp_path):
+    import zmq
+
+    s, ep = _pz(pz, zmq.PULL, bind_ep="ipc://%s" % (tmp_path / "pull.ipc"))
+    d = device("push_connect", ep)
+    _check_pull(s)
+    d.finish()
+
+
+def test_device_rep_binds_ipc(pz, device, tmp_path):
+    import zmq
+
+    d = device("rep_bind", "ipc://%s" % (tmp_path / "rep.ipc"))
+    s, _ = _pz(pz, zmq.REQ, connect_ep=d.expect("EP"))
+    _ask(s)
+    assert d.finish() == REP_EXPECT

@@ -226,7 +226,7 @@ class MicroPythonPort:
         if addr and len(addr) >= 3 and addr[0] == socket.AF_INET:
             _nodelay(s)
             peer = "%s:%d" % (_ntoa(addr[1]), addr[2])
-        elif addr and len(addr) == 2:  # boards: ("1.2.3.4", port)
+        elif addr and len(addr) == 2 and isinstance(addr[1], int):  # boards: ("1.2.3.4", port)
             _nodelay(s)
             peer = "%s:%d" % (addr[0], addr[1])
         return s, peer
