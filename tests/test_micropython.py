@@ -425,3 +425,21 @@ def test_device_rep_binds_ipc(pz, device, tmp_path):
     s, _ = _pz(pz, zmq.REQ, connect_ep=d.expect("EP"))
     _ask(s)
     assert d.finish() == REP_EXPECT
+
+
+def test_device_connects_before_the_peer_binds(pz, device):
+    """A refused connect (seen as ERR/HUP: MicroPython has no SO_ERROR) is retried."""
+    import socket
+    import time
+
+    import zmq
+
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()
+    d = device("push_connect", "tcp://127.0.0.1:%d" % port)
+    time.sleep(0.7)  # several refused attempts (RECONNECT_IVL 100 ms)
+    s, _ = _pz(pz, zmq.PULL, bind_ep="tcp://127.0.0.1:%d" % port)
+    _check_pull(s)
+    d.finish()
