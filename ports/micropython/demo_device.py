@@ -15,8 +15,8 @@ except ImportError:  # CPython, for trying the script on the desktop
 
 
 def main():
-    pub_ep = sys.argv[1] if len(sys.argv) > 1 else "tcp://127.0.0.1:5556"
-    rep_ep = sys.argv[2] if len(sys.argv) > 2 else "tcp://127.0.0.1:5557"
+    pub_ep = sys.argv[1] if len(sys.argv) > 1 else "tcp://0.0.0.0:5556"
+    rep_ep = sys.argv[2] if len(sys.argv) > 2 else "tcp://0.0.0.0:5557"
     seconds = int(sys.argv[3]) if len(sys.argv) > 3 else 20
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
