@@ -79,6 +79,25 @@ def wait_for(cond, timeout, step=0.01):
     return cond()
 
 
+def order_runs(seqs):
+    """How many increasing runs the sequence splits into at least (patience
+    sorting). Messages are in order per connection; after a reconnect a dead
+    connection's last whole messages may still be read (fair-queued) beside
+    the new connection's, so a stream over reconnects is a merge of a few
+    increasing runs, never a shuffle."""
+    import bisect
+
+    tails = []
+    for x in seqs:
+        i = bisect.bisect_left(tails, x)  # the run whose tail is the largest below x
+        if i == 0:
+            tails.insert(0, x)
+        else:
+            tails[i - 1] = x
+            tails.sort()
+    return len(tails)
+
+
 def recv_event(mon, timeout_ms):
     """Next monitor event as (event, value, address) or None."""
     if not mon.poll(timeout_ms):
@@ -245,6 +264,7 @@ def _restart_stream(n_restarts, per_life=20, io_threads=1):
     sub.connect("tcp://127.0.0.1:%d" % port)
     seen = {}
     delays = []
+    fds = []
     try:
         for inc in range(n_restarts + 1):
             p = spawn(PUB_PEER, port, inc)
@@ -260,6 +280,7 @@ def _restart_stream(n_restarts, per_life=20, io_threads=1):
                     got += 1
             finally:
                 kill(p)
+            fds.append(fd_count())
             if inc % 3 == 2:
                 # a longer outage: the redial interval backs off. Waiting inside
                 # poll lets a cooperative context redial too.
@@ -285,6 +306,8 @@ def _restart_stream(n_restarts, per_life=20, io_threads=1):
     # redials back off from RECONNECT_IVL up to RECONNECT_IVL_MAX
     assert delays and min(delays) == 20 and max(delays) <= 200
     assert max(delays) > 20, delays
+    # no descriptor piles up over the restarts (one dial may be in progress)
+    assert max(fds[1:]) - min(fds[1:]) <= 2, fds
     return st
 
 
@@ -349,6 +372,38 @@ def test_req_recovers_by_lazy_pirate(io_threads):
             kill(p)
         ctx.destroy(linger=0)
     assert len(procs) == RESTARTS + 1
+
+
+@pytest.mark.timeout(30)
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
+def test_message_half_sent_to_dead_peer_never_reaches_another(pz, io_threads):
+    """A DEALER sends the first frame to peer A; A dies; the last frame must
+    not go to peer B as a message of its own. The lost message is counted."""
+    import zmq as pyzmq
+
+    ctx = zmq.Context(io_threads=io_threads)
+    try:
+        a = pz.socket(pyzmq.ROUTER)
+        b = pz.socket(pyzmq.ROUTER)
+        pa = a.bind_to_random_port("tcp://127.0.0.1")
+        pb = b.bind_to_random_port("tcp://127.0.0.1")
+        d = ctx.socket(zmq.DEALER)
+        d.reconnect_ivl = -1
+        d.connect("tcp://127.0.0.1:%d" % pa)
+        assert wait_for(lambda: _pump(ctx) or d.get_stats()["connects"] == 1, 10)
+        d.connect("tcp://127.0.0.1:%d" % pb)
+        assert wait_for(lambda: _pump(ctx) or d.get_stats()["connects"] == 2, 10)
+        d.send(b"head", zmq.SNDMORE)  # round robin: to A, the first peer
+        a.close(linger=0)
+        assert wait_for(lambda: _pump(ctx) or d.get_stats()["disconnects"] == 1, 10)
+        d.send(b"tail")
+        d.send_multipart([b"whole-1", b"whole-2"])
+        assert b.poll(5000)
+        assert b.recv_multipart()[1:] == [b"whole-1", b"whole-2"]
+        assert b.poll(200) == 0
+        assert d.get_stats()["dropped_disconnect"] == 1
+    finally:
+        ctx.destroy(linger=0)
 
 
 # -- dead peers: a frozen process, detected by heartbeats ------------------------------
@@ -517,7 +572,7 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
         pull.rcvtimeo = 10000
         pull.connect("tcp://127.0.0.1:%d" % proxy.port)
         proxy.faults = True
-        last = -1
+        seqs = []
         count = 0
         end = time.monotonic() + 6
         while time.monotonic() < end or proxy.counts["connections"] < 5:
@@ -526,8 +581,7 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
             assert len(parts) == 2, parts[:1]
             seq = int(parts[0])
             assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
-            assert seq > last, (seq, last)  # once, in order
-            last = seq
+            seqs.append(seq)
             count += 1
         faulty = dict(proxy.counts)
         # calm again: it keeps going
@@ -536,13 +590,93 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
             parts = pull.recv_multipart()
             seq = int(parts[0])
             assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
-            assert seq > last
-            last = seq
+            seqs.append(seq)
         st = pull.get_stats()
         print("\nfault proxy: %d messages under faults; injected %s; stats %s" % (count, faulty, st))
         assert faulty["connections"] >= 5
+        assert len(set(seqs)) == len(seqs)  # once
+        assert order_runs(seqs) <= 3  # in order per connection
         assert faulty["truncations"] + faulty["resets"] >= 3
         assert st["disconnects"] >= 3
+    finally:
+        proxy.stop()
+        kill(p)
+        ctx.destroy(linger=0)
+
+
+ROUTER_ECHO = """
+import sys, zmq
+ctx = zmq.Context()
+r = ctx.socket(zmq.ROUTER)
+r.bind("tcp://127.0.0.1:%d" % int(sys.argv[1]))
+print("ready", flush=True)
+while True:
+    r.send_multipart(r.recv_multipart())
+"""
+
+
+@pytest.mark.timeout(90)
+def test_fault_proxy_dealer_round_trips():
+    """edgezmq sending through the faults: replies are whole, once, in order,
+    and every request is either answered or counted lost with its connection."""
+    import hashlib
+
+    from faultproxy import FaultProxy
+
+    port = free_port()
+    p = spawn(ROUTER_ECHO, port)
+    proxy = FaultProxy(("127.0.0.1", port), seed=11, p_truncate=0.03, p_reset=0.03,
+                       max_stall=0.2).start()
+    ctx = zmq.Context()
+    try:
+        d = ctx.socket(zmq.DEALER)
+        d.reconnect_ivl = 20
+        d.reconnect_ivl_max = 200
+        d.heartbeat_ivl = 200
+        d.heartbeat_timeout = 600
+        d.sndtimeo = 2000
+        d.connect("tcp://127.0.0.1:%d" % proxy.port)
+        proxy.faults = True
+        sent = answered = 0
+        last = -1  # the highest reply so far
+        base = -1  # requests up to here are answered or given up
+        replies = []
+        end = time.monotonic() + 6
+        while True:
+            now = time.monotonic()
+            if now >= end and proxy.faults:
+                proxy.faults = False
+                calm_from = sent
+            if not proxy.faults and last >= calm_from + 200:
+                break
+            assert now < end + 30, "no progress after the faults stopped"
+            while sent - base < 50:
+                body = hashlib.sha256(b"%d" % sent).digest() * (1 + sent % 30)
+                try:
+                    d.send_multipart([b"%d" % sent, body])
+                except zmq.Again:
+                    break
+                sent += 1
+            if d.poll(300):
+                parts = d.recv_multipart()
+                assert len(parts) == 2, parts[:1]  # never the tail of a message alone
+                seq_b, body = parts
+                seq = int(seq_b)
+                assert body == hashlib.sha256(seq_b).digest() * (1 + seq % 30)
+                replies.append(seq)
+                last = max(last, seq)
+                base = max(base, seq)
+                answered += 1
+            else:
+                base = sent - 1  # the rest of the window died with a connection
+        st = d.get_stats()
+        print("\nfault proxy, DEALER: %d requests, %d answered; injected %s; stats %s"
+              % (sent, answered, proxy.counts, st))
+        assert st["sent"] == sent
+        assert len(set(replies)) == len(replies)  # once
+        assert order_runs(replies) <= 3  # in order per connection
+        assert st["disconnects"] >= 3
+        assert answered <= sent
     finally:
         proxy.stop()
         kill(p)

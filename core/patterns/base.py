@@ -27,7 +27,10 @@ class Pattern:
     def detach(self, pipe):
         pipe.inq.drop_partial(self.sock.ctx.pool)
         if self.lb_current is pipe:
-            self.lb_current = None
+            # a message half sent to this pipe: lb_send drops its remaining
+            # frames (the pipe is inactive); they must never reach another peer
+            st = self.sock.stats
+            st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
         if pipe.inq.msgs == 0 and pipe in self.pipes:
             self.pipes.remove(pipe)
         # a pipe with whole messages left stays until they are read
