@@ -406,6 +406,35 @@ def test_message_half_sent_to_dead_peer_never_reaches_another(pz, io_threads):
         ctx.destroy(linger=0)
 
 
+@pytest.mark.timeout(30)
+def test_peer_joining_mid_message_gets_no_tail(pz):
+    """XSUB sends to every peer: one that connects while a message is half
+    sent must not receive its tail as a message of its own."""
+    import zmq as pyzmq
+
+    ctx = zmq.Context()
+    try:
+        a = pz.socket(pyzmq.XPUB)
+        b = pz.socket(pyzmq.XPUB)
+        pa = a.bind_to_random_port("tcp://127.0.0.1")
+        pb = b.bind_to_random_port("tcp://127.0.0.1")
+        x = ctx.socket(zmq.XSUB)
+        x.connect("tcp://127.0.0.1:%d" % pa)
+        assert wait_for(lambda: x.get_stats()["connects"] == 1, 10)
+        x.send(b"head", zmq.SNDMORE)
+        x.connect("tcp://127.0.0.1:%d" % pb)
+        assert wait_for(lambda: x.get_stats()["connects"] == 2, 10)
+        x.send(b"tail")
+        x.send_multipart([b"next-1", b"next-2"])
+        assert a.poll(5000)
+        assert a.recv_multipart() == [b"head", b"tail"]
+        assert a.recv_multipart() == [b"next-1", b"next-2"]
+        assert b.poll(5000)
+        assert b.recv_multipart() == [b"next-1", b"next-2"]
+    finally:
+        ctx.destroy(linger=0)
+
+
 # -- dead peers: a frozen process, detected by heartbeats ------------------------------
 @pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(60)

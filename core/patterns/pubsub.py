@@ -190,6 +190,7 @@ class XSub(Sub):
     def __init__(self, sock):
         super().__init__(sock)
         self.out_more = False
+        self.out_targets = None
 
     def on_pipe_frame(self, pipe, more, buf, n):
         pipe.inq.push(buf, n, more)
@@ -198,10 +199,14 @@ class XSub(Sub):
         if not self.out_more and len(data) > 0 and data[0] in (0, 1) and not more:
             self.subscribe(bytes(data[1:]), data[0] == 1)
             return True
-        for p in self.pipes:
+        # the peers of a message are fixed at its first frame: one that joins
+        # mid-message must not get the tail as a message of its own
+        targets = self.out_targets if self.out_more else [p for p in self.pipes if p.active]
+        for p in targets:
             if p.active:
                 p.write(data, more)
         self.out_more = more
+        self.out_targets = targets if more else None
         return True
 
     def writable(self):
