@@ -272,7 +272,7 @@ class Socket:
             return None
         for i in range(n - 1):
             self.send(parts[i], C.SNDMORE | flags)
-        return self.send(parts[-1], flags & ~C.SNDMORE)
+        return self.send(parts[-1], flags)  # SNDMORE in flags leaves the message open, as pyzmq
 
     def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
         if not isinstance(u, str):

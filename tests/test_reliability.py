@@ -435,6 +435,51 @@ def test_peer_joining_mid_message_gets_no_tail(pz):
         ctx.destroy(linger=0)
 
 
+@pytest.mark.timeout(30)
+def test_reply_to_departed_requester_is_counted(pz):
+    import zmq as pyzmq
+
+    ctx = zmq.Context()
+    try:
+        rep = ctx.socket(zmq.REP)
+        rep.rcvtimeo = 5000
+        port = rep.bind_to_random_port("tcp://127.0.0.1")
+        req = pz.socket(pyzmq.REQ)
+        req.connect("tcp://127.0.0.1:%d" % port)
+        req.send(b"question")
+        assert rep.recv() == b"question"
+        req.close(linger=0)
+        assert wait_for(lambda: rep.get_stats()["disconnects"] == 1, 10)
+        rep.send(b"answer")  # nobody to take it
+        assert rep.get_stats()["dropped_disconnect"] == 1
+    finally:
+        ctx.destroy(linger=0)
+
+
+@pytest.mark.timeout(30)
+def test_router_message_half_sent_to_departed_peer_is_counted(pz):
+    import zmq as pyzmq
+
+    ctx = zmq.Context()
+    try:
+        router = ctx.socket(zmq.ROUTER)
+        router.rcvtimeo = 5000
+        port = router.bind_to_random_port("tcp://127.0.0.1")
+        d = pz.socket(pyzmq.DEALER)
+        d.identity = b"peer"
+        d.connect("tcp://127.0.0.1:%d" % port)
+        d.send(b"hi")
+        assert router.recv_multipart() == [b"peer", b"hi"]
+        router.send_multipart([b"peer", b"head"], zmq.SNDMORE)
+        d.close(linger=0)
+        assert wait_for(lambda: router.get_stats()["disconnects"] == 1, 10)
+        router.send(b"tail")
+        st = router.get_stats()
+        assert st["dropped_disconnect"] == 1 and st["sent"] == 1
+    finally:
+        ctx.destroy(linger=0)
+
+
 # -- dead peers: a frozen process, detected by heartbeats ------------------------------
 @pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(60)

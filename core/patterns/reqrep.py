@@ -140,6 +140,10 @@ class Rep(Pattern):
         if live:
             p.write(data, more)
         if not more:
+            if not live:
+                # the requester went away: the reply is dropped, and counted
+                st = self.sock.stats
+                st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
             self.receiving = True
             self.envelope = []
             self.reply_pipe = None

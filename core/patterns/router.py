@@ -33,6 +33,10 @@ class Router(Pattern):
             del self.by_id[pipe.identity]
         if self.out_pipe is pipe:
             self.out_pipe = None
+            if self.out_started and not self.out_drop:
+                # a message half sent to it: the rest is dropped, and counted
+                st = self.sock.stats
+                st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
         super().detach(pipe)
 
     def recv_frame(self):
