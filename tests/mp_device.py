@@ -1,5 +1,5 @@
 # MicroPython side of tests/test_micropython.py: micropython mp_device.py ROLE [ENDPOINT]
-# Prints "EP <endpoint>" once bound, "MEM <type> live=<bytes> peak=<bytes>" after the
+# Prints "EP <endpoint>" once bound, "MEM <type> live=<bytes> allocated=<mem_peak>" after the
 # first handshake, "GOT <repr>" per message, and "DONE" at the end.
 import gc
 import sys
@@ -12,7 +12,7 @@ T = 8000  # ms: every blocking call has a timeout
 
 def mem(label):
     gc.collect()
-    print("MEM %s live=%d peak=%d" % (label, gc.mem_alloc(), micropython.mem_peak()))
+    print("MEM %s live=%d allocated=%d" % (label, gc.mem_alloc(), micropython.mem_peak()))
 
 
 def handshake(s, label):
@@ -46,7 +46,17 @@ def main():
     bind = role.endswith("_bind")
     kind = role.split("_")[0]
     ctx = zmq.Context()
-    if kind == "push":
+    if kind == "curve":  # CURVE client PUSH: argv[3] is the server's Z85 public key
+        s = ctx.socket(zmq.PUSH)
+        s.sndtimeo = T
+        s.linger = 2000
+        s.curve_serverkey = sys.argv[3].encode()
+        s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+        s.connect(ep)
+        handshake(s, "PUSH-CURVE")
+        for i in range(3):
+            s.send_multipart([b"secret-%d" % i, b"x" * 300])
+    elif kind == "push":
         s = sock(ctx, zmq.PUSH, ep, bind)
         handshake(s, "PUSH")
         for i in range(5):

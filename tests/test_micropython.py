@@ -3,7 +3,7 @@
 Each test builds the device bundle (.mpy) once, runs tests/mp_device.py in the
 real `micropython` binary with MICROPYPATH pointing at the bundle, and checks
 the bytes that crossed the wire. Heap figures (live after the first handshake
-and mem_peak) are printed: run with -s to see them (docs/micropython.md).
+and mem_peak, which on the unix port counts bytes allocated since start) are printed: run with -s to see them (docs/micropython.md).
 """
 import os
 import queue
@@ -39,10 +39,11 @@ def bundle(tmp_path_factory):
 class Device:
     """A running MicroPython process; lines of its stdout arrive on a queue."""
 
-    def __init__(self, bundle, role, endpoint=None, heap=HEAP):
+    def __init__(self, bundle, role, endpoint=None, heap=HEAP, extra=()):
         args = [MP, "-X", "heapsize=" + heap, DEVICE, role]
         if endpoint:
             args.append(endpoint)
+        args.extend(extra)
         env = dict(os.environ, MICROPYPATH=bundle)
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
         self.lines = []
@@ -85,8 +86,8 @@ class Device:
 def device(bundle):
     started = []
 
-    def start(role, endpoint=None, heap=HEAP):
-        d = Device(bundle, role, endpoint, heap)
+    def start(role, endpoint=None, heap=HEAP, extra=()):
+        d = Device(bundle, role, endpoint, heap, extra)
         started.append(d)
         return d
 
@@ -442,4 +443,23 @@ def test_device_connects_before_the_peer_binds(pz, device):
     time.sleep(0.7)  # several refused attempts (RECONNECT_IVL 100 ms)
     s, _ = _pz(pz, zmq.PULL, bind_ep="tcp://127.0.0.1:%d" % port)
     _check_pull(s)
+    d.finish()
+
+
+# -- CURVE ------------------------------------------------------------------------------
+def test_device_curve_client_to_libzmq_server(pz, device):
+    """CURVE handshake and MESSAGE boxes from MicroPython (pure/viper NaCl) to libzmq."""
+    import zmq
+
+    pk, sk = zmq.curve_keypair()
+    s = pz.socket(zmq.PULL)
+    s.curve_server = True
+    s.curve_publickey = pk
+    s.curve_secretkey = sk
+    s.rcvtimeo = int(TIMEOUT * 1000)
+    s.linger = 0
+    port = s.bind_to_random_port("tcp://127.0.0.1")
+    d = device("curve_connect", "tcp://127.0.0.1:%d" % port, extra=(pk.decode(),))
+    for i in range(3):
+        assert s.recv_multipart() == [b"secret-%d" % i, b"x" * 300]
     d.finish()
