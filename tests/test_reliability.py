@@ -132,7 +132,7 @@ s.bind("tcp://127.0.0.1:%d" % port)
 print("ready", flush=True)
 seq = 0
 while True:
-    body = hashlib.sha256(b"%d" % seq).digest() * (1 + seq % 40)
+    body = hashlib.sha256(b"%d" % seq).digest() * (1 + seq % 40 + (8000 if seq % 500 == 7 else 0))
     s.send_multipart([b"%d" % seq, body])
     seq += 1
     if rate:
@@ -322,6 +322,63 @@ def test_sub_survives_publisher_restarts(io_threads):
 def test_sub_survives_100_publisher_restarts():
     st = _restart_stream(100)
     print("\n100 restarts:", st)
+
+
+SUB_PEER = """
+import sys, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.SUB)
+s.subscribe(b"")
+s.connect(sys.argv[1])
+print("ready", flush=True)
+last = None
+for _ in range(50):
+    seq = int(s.recv())
+    assert last is None or seq == last + 1, (last, seq)
+    last = seq
+print("got", flush=True)
+s.recv()  # then wait to be killed
+"""
+
+
+@pytest.mark.timeout(120)
+def test_pub_survives_subscriber_restarts():
+    """libzmq subscribers killed and restarted against an edgezmq PUB: each
+    gets a gap-free stream, the PUB forgets the dead ones, no fd piles up."""
+    ctx = zmq.Context()
+    pub = ctx.socket(zmq.PUB)
+    port = pub.bind_to_random_port("tcp://127.0.0.1")
+    stop = threading.Event()
+
+    def publish():
+        seq = 0
+        while not stop.is_set():
+            pub.send(b"%d" % seq)
+            seq += 1
+            time.sleep(0.0005)
+
+    t = threading.Thread(target=publish, daemon=True)
+    t.start()
+    fds = []
+    try:
+        for _ in range(RESTARTS):
+            p = spawn(SUB_PEER, "tcp://127.0.0.1:%d" % port)
+            try:
+                assert p.stdout.readline().strip() == "got", p.stderr.read()
+            finally:
+                kill(p)
+            assert wait_for(lambda: not pub.engines, 10)
+            fds.append(fd_count())
+        st = pub.get_stats()
+        with ctx.lock:
+            pipes_left = len(pub.pattern.pipes)
+    finally:
+        stop.set()
+        t.join(5)
+        ctx.destroy(linger=0)
+    assert st["connects"] == RESTARTS and st["disconnects"] == RESTARTS, st
+    assert max(fds) == min(fds), fds
+    assert pipes_left == 0
 
 
 def _lazy_pirate(ctx, port, request, timeout_ms=700, retries=10, on_timeout=None):
@@ -628,7 +685,6 @@ def test_duplicate_identity_refused_and_counted(pz):
 @pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.timeout(90)
 def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
-    import hashlib
 
     from faultproxy import FaultProxy
 
@@ -654,7 +710,7 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
             parts = pull.recv_multipart()
             assert len(parts) == 2, parts[:1]
             seq = int(parts[0])
-            assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
+            assert parts[1] == _push_body(parts[0])
             seqs.append(seq)
             count += 1
         faulty = dict(proxy.counts)
@@ -663,7 +719,7 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
         for _ in range(200):
             parts = pull.recv_multipart()
             seq = int(parts[0])
-            assert parts[1] == hashlib.sha256(parts[0]).digest() * (1 + seq % 40)
+            assert len(parts) == 2 and parts[1] == _push_body(parts[0])
             seqs.append(seq)
         st = pull.get_stats()
         print("\nfault proxy: %d messages under faults; injected %s; stats %s" % (count, faulty, st))
@@ -676,6 +732,14 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
         proxy.stop()
         kill(p)
         ctx.destroy(linger=0)
+
+
+def _push_body(seq_b):
+    """What PUSH_PEER sends with sequence number seq_b (every 500th: 256 KiB)."""
+    import hashlib
+
+    seq = int(seq_b)
+    return hashlib.sha256(seq_b).digest() * (1 + seq % 40 + (8000 if seq % 500 == 7 else 0))
 
 
 ROUTER_ECHO = """
@@ -976,8 +1040,8 @@ def test_close_linger_semantics(linger):
 SEND_AND_EXIT = """
 import sys
 import edgezmq as zmq
-port, n, linger = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
-ctx = zmq.Context()
+port, n, linger, io = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+ctx = zmq.Context(io_threads=io)
 s = ctx.socket(zmq.PUSH)
 if linger != -2:
     s.linger = linger
@@ -990,14 +1054,15 @@ sys.exit(0)  # no close, no term: the exit handler flushes per LINGER
 
 
 @pytest.mark.timeout(60)
+@pytest.mark.parametrize("io_threads", [1, 0], ids=["thread", "coop"])
 @pytest.mark.parametrize("linger", [-2, 5000])
-def test_process_that_sends_then_exits_delivers(pz, linger):
+def test_process_that_sends_then_exits_delivers(pz, linger, io_threads):
     import zmq as pyzmq
 
     pull = pz.socket(pyzmq.PULL)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
     n = 2000
-    p = spawn(SEND_AND_EXIT, port, n, linger)
+    p = spawn(SEND_AND_EXIT, port, n, linger, io_threads)
     assert p.wait(30) == 0
     kill(p)
     got = []
