@@ -85,6 +85,8 @@ class Engine:
                 break
         if conn.tx and self.active:
             self.flush()
+        if self.hb_timer is None and self.active and conn.peer_ttl > 0:
+            self._schedule_heartbeat()  # a PING announced the peer's TTL: watch it
         if self.pipe is not None and self.active:
             self.pipe.check_hwm()
             self.ctx.wake_waiters()  # once per read, not per message

@@ -587,6 +587,52 @@ def test_frozen_peer_detected_by_heartbeat(io_threads):
         ctx.destroy(linger=0)
 
 
+TTL_PUB = """
+import sys, time, zmq
+ctx = zmq.Context()
+s = ctx.socket(zmq.PUB)
+s.heartbeat_ivl = 100
+s.heartbeat_ttl = 1000  # tells its peers: drop me after 1 s of silence
+port = s.bind_to_random_port("tcp://127.0.0.1")
+print(port, flush=True)
+print("ready", flush=True)
+while True:
+    s.send(b"tick")
+    time.sleep(0.01)
+"""
+
+
+@pytest.mark.timeout(30)
+def test_frozen_publisher_detected_by_its_heartbeat_ttl():
+    """The edgezmq SUB sets no heartbeat of its own: the frozen libzmq PUB's
+    HEARTBEAT_TTL (sent in its PINGs) is enough to drop it."""
+    proc = subprocess.Popen([sys.executable, "-u", "-c", textwrap.dedent(TTL_PUB)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    port = int(proc.stdout.readline())
+    assert proc.stdout.readline().strip() == "ready"
+    ctx = zmq.Context()
+    try:
+        sub = ctx.socket(zmq.SUB)
+        sub.subscribe(b"")
+        sub.reconnect_ivl = -1
+        mon = sub.get_monitor_socket(zmq.EVENT_DISCONNECTED)
+        sub.connect("tcp://127.0.0.1:%d" % port)
+        sub.rcvtimeo = 5000
+        assert sub.recv() == b"tick"
+        time.sleep(0.3)  # a PING or two with the TTL
+        os.kill(proc.pid, signal.SIGSTOP)
+        frozen = time.monotonic()
+        ev = recv_event(mon, 5000)
+        assert ev is not None and ev[0] == zmq.EVENT_DISCONNECTED
+        took = time.monotonic() - frozen
+        print("\nTTL 1000 ms: frozen publisher dropped after %.0f ms" % (took * 1000))
+        assert took < 1000 + 2000
+        mon.close()
+    finally:
+        kill(proc)
+        ctx.destroy(linger=0)
+
+
 HB_DEALER = """
 import sys, time, zmq, zmq.utils.monitor
 ctx = zmq.Context()
