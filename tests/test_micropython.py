@@ -2,8 +2,9 @@
 
 Each test builds the device bundle (.mpy) once, runs tests/mp_device.py in the
 real `micropython` binary with MICROPYPATH pointing at the bundle, and checks
-the bytes that crossed the wire. Heap figures (live after the first handshake
-and mem_peak, which on the unix port counts bytes allocated since start) are printed: run with -s to see them (docs/micropython.md).
+the bytes that crossed the wire. Heap figures (live after the first
+handshake, and mem_peak, which on the unix port counts the bytes allocated
+since start) are printed: run with -s to see them (docs/micropython.md).
 """
 import os
 import queue
