@@ -103,7 +103,8 @@ class FrameDecoder:
                 # fast path: a short frame wholly inside this chunk
                 if end - pos >= size:
                     if self._check(flags, size):
-                        sink.on_frame(flags, bytes(data[pos : pos + size]), size)
+                        # one copy (a bytearray slice would copy twice)
+                        sink.on_frame(flags, bytes(memoryview(data)[pos : pos + size]), size)
                     pos += size
                     continue
                 self._start_body(size)
@@ -119,7 +120,7 @@ class FrameDecoder:
                     # a long frame under 256 bytes is accepted, as libzmq does
                     if end - pos >= size:
                         if self._check(self.flags, size):
-                            sink.on_frame(self.flags, bytes(data[pos : pos + size]), size)
+                            sink.on_frame(self.flags, bytes(memoryview(data)[pos : pos + size]), size)
                         pos += size
                         self.state = _ST_FLAGS
                         continue

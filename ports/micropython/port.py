@@ -22,7 +22,12 @@ _TCP_NODELAY = 1
 
 
 class Poller:
-    """select.poll keyed by the polled object; events map back to handlers."""
+    """select.poll keyed by the polled object; events map back to handlers.
+
+    Each registered object owns one reusable [handler, r, w, e] list, so a
+    poll allocates only its result list (the reactor unpacks the four items
+    at once; a slot refilled by a nested poll only refreshes readiness).
+    """
 
     def __init__(self, port):
         self.port = port
@@ -31,18 +36,20 @@ class Poller:
 
     def register(self, h, read=True, write=False):
         o = h.pobj
-        self.by_obj[o] = h
+        self.by_obj[o] = [h, 0, 0, 0]
         self.p.register(o, (_POLLIN if read else 0) | (_POLLOUT if write else 0))
 
     def modify(self, h, read=True, write=False):
         o = h.pobj
-        if self.by_obj.get(o) is not h:
+        slot = self.by_obj.get(o)
+        if slot is None or slot[0] is not h:
             return
         self.p.modify(o, (_POLLIN if read else 0) | (_POLLOUT if write else 0))
 
     def unregister(self, h):
         o = h.pobj
-        if self.by_obj.get(o) is h:
+        slot = self.by_obj.get(o)
+        if slot is not None and slot[0] is h:
             del self.by_obj[o]
             try:
                 self.p.unregister(o)
@@ -56,13 +63,16 @@ class Poller:
             errs.clear()
         by_obj = self.by_obj
         for o, ev in self.p.ipoll(timeout_ms):
-            h = by_obj.get(o)
-            if h is None:
+            slot = by_obj.get(o)
+            if slot is None:
                 continue
             e = ev & _POLLERR
             if e:
                 errs.append(o)
-            out.append((h, ev & _POLLIN, ev & _POLLOUT, e))
+            slot[1] = ev & _POLLIN
+            slot[2] = ev & _POLLOUT
+            slot[3] = e
+            out.append(slot)
         return out
 
     def close(self):
