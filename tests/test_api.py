@@ -579,3 +579,37 @@ def test_xpub_sees_cancel_when_subscriber_leaves(ez):
     sub.close()
     assert xpub.recv() == b"\x00abc"
     xpub.close()
+
+
+def test_rep_poll_ignores_messages_without_delimiter(ez, peer):
+    rep = sock(ez, zmq.REP)
+    rep.bind("tcp://127.0.0.1:*")
+    d = peer.socket("DEALER")
+    d.connect(rep.last_endpoint.decode())
+    d.send([b"no-delimiter"])
+    d.send([b"env", b"still-none"])
+    assert rep.poll(300) == 0  # malformed requests are dropped, never announced
+    d.send([b"", b"good"])
+    assert rep.poll(T) == zmq.POLLIN
+    assert rep.recv() == b"good"
+    rep.send(b"reply")
+    assert d.recv() == [b"", b"reply"]
+    d.close()
+    rep.close()
+
+
+def test_req_poll_ignores_replies_without_delimiter(ez, peer):
+    r = peer.socket("ROUTER")
+    ep = r.bind("tcp://127.0.0.1:*")
+    req = sock(ez, zmq.REQ)
+    req.connect(ep)
+    req.send(b"q")
+    ident, empty, body = r.recv()
+    assert (empty, body) == (b"", b"q")
+    r.send([ident, b"bad-no-delimiter"])
+    assert req.poll(300) == 0
+    r.send([ident, b"", b"ok"])
+    assert req.poll(T) == zmq.POLLIN
+    assert req.recv() == b"ok"
+    req.close()
+    r.close()

@@ -34,6 +34,7 @@ def rep(ez):
     s = ez.socket(edgezmq.REP)
     s.linger = 0
     s.handshake_ivl = 10000
+    s.rcvtimeo = 3000  # never hang a test on a blocking recv
     s.bind("tcp://127.0.0.1:*")
     yield s
     s.close(0)
@@ -228,8 +229,9 @@ def test_fuzz_after_greeting_never_kills_the_socket(junk, rep, caplog):
         end = time.monotonic() + 0.05
         while time.monotonic() < end:
             if rep.poll(10):
-                # junk happened to be a well-formed request: answer it
-                rep.recv_multipart()
+                # junk happened to be a well-formed request: poll announced it,
+                # so it must be there to take
+                rep.recv_multipart(edgezmq.NOBLOCK)
                 rep.send(b"ok")
     finally:
         raw.close()

@@ -82,7 +82,13 @@ class Req(Pattern):
         return not self.sending and p is not None and p.inq.msgs > 0
 
     def on_pipe_frame(self, pipe, more, buf, n):
-        pipe.inq.push(buf, n, more)
+        # a reply must start with the empty delimiter: anything else is dropped
+        # here, so readable() (poll) never announces a message recv would skip
+        if not getattr(pipe, "_cont", False):
+            pipe._delim = n == 0 and more
+        pipe._cont = more
+        if pipe._delim:
+            pipe.inq.push(buf, n, more)
 
 
 class Rep(Pattern):
@@ -125,6 +131,18 @@ class Rep(Pattern):
 
     def readable(self):
         return self.receiving and (self.in_body or self.fq_has())
+
+    def on_pipe_frame(self, pipe, more, buf, n):
+        # a request without the empty delimiter is dropped as it completes,
+        # so readable() (poll) never announces a message recv would skip
+        if not pipe.inq.partial:
+            pipe._delim = False
+        if n == 0 and more:
+            pipe._delim = True
+        if not more and not pipe._delim:
+            pipe.inq.drop_partial()
+            return
+        pipe.inq.push(buf, n, more)
 
     def send_frame(self, data, more):
         if self.receiving:
