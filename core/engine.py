@@ -39,7 +39,8 @@ class Engine:
         self._want_w = None
         self.dirty = False  # in ctx.dirty, with a batch to write
         self.flushed_turn = -1
-        self.reactor.add(self, write=True)
+        if not getattr(stream, "virtual", False):  # serial channels: the link handler signals readiness
+            self.reactor.add(self, write=True)
         self.flush()
 
     def fileno(self):

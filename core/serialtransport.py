@@ -1,0 +1,550 @@
+"""serial:// endpoints: a reliable Link on a UART, each channel a ZMTP connection.
+
+One SerialLink per serial device and context, shared by every socket that
+binds or connects to it (a device can accept connections from desktops and
+open connections to them on the same wire). The SerialLink is a reactor
+handler for the device: it feeds what the UART delivers to the Link, writes
+the Link's output as fast as the UART takes it, runs the Link's timers with
+reactor.call_later, and maps channels to Engines through ChannelStream, a
+virtual stream (no file descriptor) whose readiness the SerialLink signals
+by calling engine.on_event().
+
+- bind: channels the peer opens become accepted connections;
+- connect: a channel is opened once the link is up, and opened again after
+  the connection on it dies (a link reset, the peer closing), as TCP
+  connecters redial;
+- a link reset closes every channel, so every ZMTP connection on the wire
+  sees a disconnect and re-greets;
+- the device vanishing (read/write error: USB unplugged, board reset) resets
+  the link and the device is reopened every `reopen_ms` until it is back.
+
+The port supplies the device: `opener()` -> an object with `pobj` (what the
+poller polls), `read_into(buf) -> n` (n <= 0: nothing now; OSError: gone),
+`write(view) -> n` and `close()`. Link parameters come from the endpoint's
+query (`serial://dev?baud=115200&mtu=256&window=4&timeout_ms=3000`).
+"""
+from . import constants as C
+from ._compat import ticks_diff, ticks_ms
+from .engine import Engine
+from .errors import ZMQError
+from .seriallink import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
+from .linkchannel import OPEN, LinkError
+
+# endpoint query parameters passed to Link() (integers)
+LINK_PARAMS = ("window", "mtu", "max_channels", "rx_buffer", "tx_buffer", "keepalive_ms",
+               "timeout_ms", "hello_ms", "rto_ms", "rto_min_ms", "rto_max_ms", "max_retries")
+REOPEN_MS = 500  # retry period while the device is missing
+_READS = 8  # device reads per readiness event
+
+
+def link_options(params):
+    """Endpoint query -> Link() keyword arguments (EINVAL on a bad value)."""
+    kw = {}
+    try:
+        for k in LINK_PARAMS:
+            v = params.get(k)
+            if v:
+                kw[k] = int(v)
+        b = params.get("baud")
+        if b:
+            kw["baud"] = int(b)
+    except ValueError:
+        raise ZMQError(C.EINVAL, "serial endpoint: bad number in %r" % (params,)) from None
+    return kw
+
+
+def attach(ctx, sock, ep, addr, binding, opener, link_kw=None):
+    """Bind or connect `sock` on the serial device of `ep`; see Context.serial_bind.
+
+    -> the bound address (bind) or a connecter (connect)."""
+    links = getattr(ctx, "serial_links", None)
+    if links is None:
+        links = {}
+        ctx.serial_links = links
+    h = links.get(ep.path)
+    address = "serial://" + ep.path
+    if h is None or h.closed:
+        if link_kw is None:
+            link_kw = link_options(ep.params)
+        h = SerialLink(ctx, address, opener, link_kw)
+        err = h.start()
+        if err is not None and binding:
+            h.close()
+            raise ZMQError(C.ENODEV, "cannot open %s: %s" % (address, err))
+        links[ep.path] = h
+    elif h.closing:  # its last user left moments ago: keep it
+        h.closing = False
+        h.drain_deadline = 0
+    if binding:
+        if h.binder is not None:
+            raise ZMQError(C.EADDRINUSE, "%s is already bound" % address)
+        lis = SerialListener(sock, h, address)
+        sock.listeners[address] = lis
+        if isinstance(addr, bytes):
+            addr = addr.decode()
+        sock.listeners[addr] = lis
+        return address
+    return SerialConnecter(sock, h, address)
+
+
+class ChannelStream:
+    """A link channel as the stream an Engine reads and writes (no fd)."""
+
+    virtual = True  # Engine: do not register with the poller
+
+    def __init__(self, link, ch):
+        self.h = link
+        self.ch = ch
+        self.engine = None
+
+    def fileno(self):
+        return -1
+
+    def recv_into(self, buf, nbytes=0):
+        ch = self.ch
+        if ch.rx_count:
+            n = ch.recv_into(buf, nbytes)
+            if ch.credit_pending:
+                self.h.kick()  # credit back to the peer
+            return n
+        if ch.state != OPEN:
+            return 0  # end of stream: closed by the peer or by a link reset
+        return -1  # nothing yet
+
+    readinto = recv_into  # the MicroPython port reads with readinto()
+
+    def send(self, data):
+        try:
+            n = self.ch.send(data)
+        except LinkError:
+            raise OSError(C.EPIPE, "serial channel closed") from None
+        if n:
+            self.h.kick()
+        return n
+
+    write = send  # the MicroPython port writes with write()
+
+    def close(self):
+        if self.ch.state == OPEN:
+            self.ch.close()  # queued bytes go first, then CLOSE
+        self.h.forget(self)
+
+
+class SerialLink:
+    """Reactor handler for one serial device: the Link and its channels."""
+
+    def __init__(self, ctx, address, opener, link_kw):
+        self.ctx = ctx
+        self.reactor = ctx.reactor
+        self.address = address
+        self.opener = opener
+        self._t = ticks_ms()
+        self._ms = 0  # unwrapped milliseconds for the Link (ticks_ms wraps on devices)
+        self.link = Link(0, **link_kw)
+        port = ctx.port
+        self.buf = bytearray(getattr(port, "serial_rx_size", 512 if port.name == "micropython" else 4096))
+        self.dev = None
+        self.pobj = None
+        self.fd = -1
+        self.active = False  # registered with the poller
+        self.reading = True
+        self.closed = False
+        self.closing = False
+        self.streams = []
+        self.binder = None
+        self.connecters = []
+        self.timer = None
+        self._due = 0
+        self._want_w = False
+        self._busy = False
+        self.reopen_timer = None
+        self.drain_deadline = 0
+        self.opens = 0  # successful device opens
+
+    def fileno(self):
+        return self.fd
+
+    def now(self):
+        t = ticks_ms()
+        d = ticks_diff(t, self._t)
+        if d > 0:
+            self._ms += d
+            self._t = t
+        return self._ms
+
+    # -- device --------------------------------------------------------------
+    def start(self):
+        """Open the device; -> None, or the error (then retried every REOPEN_MS)."""
+        self.reopen_timer = None
+        if self.closed or self.dev is not None:
+            return None
+        try:
+            dev = self.opener()
+        except OSError as e:
+            if self.opens == 0 and self.reopen_timer is None:
+                self.ctx.log("edgezmq: %s: cannot open (%s); retrying" % (self.address, e))
+            self.reopen_timer = self.reactor.call_later(REOPEN_MS, self.start)
+            return e
+        self.dev = dev
+        self.pobj = dev.pobj
+        self.fd = self.pobj if isinstance(self.pobj, int) else -1
+        self._want_w = False
+        self.reactor.add(self)
+        self.active = True
+        if self.opens:
+            self.ctx.log("edgezmq: %s: device is back" % self.address)
+            self.link.reset("device reopened")
+        self.opens += 1
+        self.service()
+        return None
+
+    def _lost(self, why):
+        """The device failed (unplugged, board reset): reset and reopen later."""
+        if self.dev is None:
+            return
+        self.ctx.log("edgezmq: %s: device lost (%s); reopening" % (self.address, why))
+        self._drop_device()
+        self.link.reset("device lost")
+        self._events()
+        if not self.closed:
+            self.reopen_timer = self.reactor.call_later(REOPEN_MS, self.start)
+
+    def _drop_device(self):
+        if self.active:
+            self.active = False
+            try:
+                self.reactor.remove(self)
+            except (KeyError, ValueError, OSError):
+                pass
+        dev, self.dev = self.dev, None
+        if dev is not None:
+            try:
+                dev.close()
+            except OSError:
+                pass
+
+    # -- reactor callbacks -------------------------------------------------------
+    def on_event(self, readable, writable, error):
+        if readable or error:
+            dev = self.dev
+            buf = self.buf
+            got = False
+            for _ in range(_READS):
+                try:
+                    n = dev.read_into(buf)
+                except OSError as e:
+                    self._lost(e)
+                    return
+                if n is None or n <= 0:
+                    break
+                got = True
+                self.link.receive_data(buf, self.now(), n)
+                if n < len(buf):
+                    break
+            if error and not got:
+                self._lost("hang-up")
+                return
+        self.service()
+
+    def _on_timer(self):
+        self.timer = None
+        if self.dev is not None:
+            self.service()
+
+    def kick(self):
+        """A channel has bytes (or credit) to send: write what the UART takes."""
+        if self.dev is not None and not self._busy:
+            self._pump()
+            self._arm()
+
+    def service(self):
+        """Events, engines, output, timer: after input, a timer, writability."""
+        if self._busy:
+            return
+        self._busy = True
+        try:
+            for _ in range(4):
+                self._pump()
+                if not self._events():
+                    break
+            self._wake()
+            self._pump()
+            self._events()
+        finally:
+            self._busy = False
+        if self.dev is not None:
+            self._arm()
+
+    def _pump(self):
+        dev = self.dev
+        if dev is None:
+            return
+        link = self.link
+        now = self.now()
+        want = False
+        while True:
+            v = link.pending_output(now)
+            if not len(v):
+                break
+            try:
+                n = dev.write(v)
+            except OSError as e:
+                self._lost(e)
+                return
+            if n is None or n <= 0:
+                want = True
+                break
+            link.output_sent(n)
+            if n < len(v):
+                want = True
+                break
+        if want != self._want_w and self.active:
+            self._want_w = want
+            self.reactor.set_interest(self, True, want)
+
+    def _arm(self):
+        now = self._ms
+        d = self.link.next_deadline() - now
+        if d < 1:
+            d = 20 if self._want_w else 1
+        due = now + d
+        t = self.timer
+        if t is not None and t.live and self._due <= due:
+            return
+        if t is not None:
+            t.cancel()
+        self._due = due
+        self.timer = self.reactor.call_later(d, self._on_timer)
+
+    def _events(self):
+        link = self.link
+        any_ = False
+        while True:
+            ev = link.poll_event()
+            if ev is None:
+                return any_
+            any_ = True
+            kind, v = ev
+            if kind == EV_CHANNEL_OPENED:
+                b = self.binder
+                if b is None or self.closing:
+                    v.close()
+                else:
+                    b.accept(v)
+            elif kind == EV_CHANNEL_CLOSED:
+                for s in self.streams:
+                    if s.ch is v:
+                        self._closed(s)
+                        break
+            elif kind == EV_LINK_UP:
+                self.ctx.log("edgezmq: %s: link up" % self.address)
+                for c in list(self.connecters):
+                    c.link_up()
+            elif kind == EV_LINK_DOWN:
+                self.ctx.log("edgezmq: %s: link down (%s)" % (self.address, v))
+
+    def _closed(self, s):
+        """The peer or a link reset closed a channel: its connection ends."""
+        e = s.engine
+        if e is None or not e.active:
+            return
+        e.on_event(True, False, False)  # the rest of its bytes, then end of stream
+        if e.active:  # paused at RCVHWM: it would not read to the end
+            e.close("serial channel closed (%s)" % s.ch.reason, C.EVENT_DISCONNECTED)
+
+    def _wake(self):
+        for s in tuple(self.streams):
+            e = s.engine
+            if e is None or not e.active:
+                continue
+            ch = s.ch
+            if ch.rx_count and e.reading:
+                e.on_event(True, False, False)
+            if e.active and e.conn.tx and ch.writable:
+                e.on_event(False, True, False)
+
+    # -- channels ------------------------------------------------------------------
+    def engine_on(self, sock, ch, origin, peer, accepted):
+        s = ChannelStream(self, ch)
+        self.streams.append(s)
+        try:
+            opts = sock.connection_options(accepted, peer)
+            e = Engine(sock, s, opts, origin, peer)
+        except MemoryError:
+            self.forget(s)
+            ch.close()
+            self.ctx.log("edgezmq: %s: no memory for a connection: refused" % self.address)
+            return None
+        s.engine = e
+        sock.engines.add(e)
+        return e
+
+    def forget(self, s):
+        if s in self.streams:
+            self.streams.remove(s)
+        self.kick()
+        if self.closing and self.drained():
+            self.close()
+
+    def release(self, user):
+        """A listener or connecter is done; close the device when none is left."""
+        if user is self.binder:
+            self.binder = None
+        elif user in self.connecters:
+            self.connecters.remove(user)
+        if self.binder is not None or self.connecters or self.closed:
+            return
+        self.closing = True
+        if self.drained():
+            self.close()
+            return
+        # lingering connections are flushed by ctx.term() (ctx.lingering)
+        self.drain_deadline = self.now() + 2000
+        self.ctx.lingering.append(_Drain(self))
+        self.reactor.call_later(2000, self._close_if_closing)
+
+    def _close_if_closing(self):
+        if self.closing:
+            self.close()
+
+    def drained(self):
+        """Nothing more to deliver: no live connection, every byte acknowledged."""
+        if self.dev is None or not self.link.established or self.now() >= self.drain_deadline > 0:
+            return True
+        for s in self.streams:
+            if s.engine is not None and s.engine.active:
+                return False
+        for ch in self.link.channels.values():
+            if ch.tx_unsent or ch.tx_unacked:
+                return False
+        return True
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for t in (self.timer, self.reopen_timer):
+            if t is not None:
+                t.cancel()
+        self._drop_device()
+        self.link.reset("closed")
+        self._events()
+        links = getattr(self.ctx, "serial_links", None)
+        if links:
+            for k in list(links):
+                if links[k] is self:
+                    del links[k]
+
+
+class _Drain:
+    """Lets ctx.term() wait (a bounded time) until a closing link delivered its bytes."""
+
+    def __init__(self, link):
+        self.h = link
+        self.conn = self
+
+    @property
+    def active(self):
+        return not self.h.closed
+
+    @property
+    def tx(self):
+        return self.h.closing and not self.h.drained()
+
+    def close(self):
+        if self.h.closing:
+            self.h.close()
+
+
+class SerialListener:
+    """bind(serial://...): every channel the peer opens is an accepted connection."""
+
+    def __init__(self, sock, link, address):
+        self.sock = sock
+        self.h = link
+        self.address = address
+        self.active = True
+        link.binder = self
+        sock.monitor_event(C.EVENT_LISTENING, address, -1)
+
+    def accept(self, ch):
+        self.sock.monitor_event(C.EVENT_ACCEPTED, self.address, -1)
+        self.h.engine_on(self.sock, ch, None, "%s#%d" % (self.address, ch.id & 0x7F), True)
+
+    def close(self):
+        if not self.active:
+            return
+        self.active = False
+        self.h.release(self)
+        self.sock.monitor_event(C.EVENT_CLOSED, self.address, -1)
+
+
+class SerialConnecter:
+    """connect(serial://...): a channel while the link is up, reopened after a reset."""
+
+    def __init__(self, sock, link, address):
+        self.sock = sock
+        self.h = link
+        self.address = address
+        self.closed = False
+        self.engine = None
+        self.timer = None
+        self.ivl = sock.options.reconnect_ivl
+        link.connecters.append(self)
+        if link.link.established:
+            self.dial()
+
+    def link_up(self):
+        if self.engine is None and self.timer is None:
+            self.dial()
+
+    def dial(self):
+        self.timer = None
+        if self.closed or self.engine is not None:
+            return
+        h = self.h
+        if not h.link.established:
+            return  # link_up() dials
+        try:
+            ch = h.link.open_channel()
+        except LinkError as e:
+            self.sock.ctx.log("edgezmq: %s: cannot open a channel: %s" % (self.address, e))
+            self.retry()
+            return
+        self.engine = h.engine_on(self.sock, ch, self, self.address, False)
+        if self.engine is None:
+            self.retry()
+            return
+        self.sock.monitor_event(C.EVENT_CONNECTED, self.address, -1)
+        h.kick()
+
+    def on_connected(self):
+        self.ivl = self.sock.options.reconnect_ivl
+
+    def on_engine_closed(self, engine):
+        self.engine = None
+        self.retry()
+
+    def retry(self):
+        if self.closed or self.timer is not None:
+            return
+        ivl = self.sock.options.reconnect_ivl
+        if ivl < 0:
+            return
+        delay = self.ivl
+        imax = self.sock.options.reconnect_ivl_max
+        if imax > ivl:
+            self.ivl = min(self.ivl * 2, imax)
+        self.sock.monitor_event(C.EVENT_CONNECT_RETRIED, self.address, delay)
+        self.timer = self.sock.ctx.reactor.call_later(delay, self.dial)
+
+    def close(self):
+        self.closed = True
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        self.h.release(self)
+        e, self.engine = self.engine, None
+        if e is not None:
+            e.origin = None
+        return e
