@@ -27,8 +27,8 @@ from . import constants as C
 from ._compat import ticks_diff, ticks_ms
 from .engine import Engine
 from .errors import ZMQError
-from .seriallink import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
 from .linkchannel import OPEN, LinkError
+from .seriallink import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
 
 # endpoint query parameters passed to Link() (integers)
 LINK_PARAMS = ("window", "mtu", "max_channels", "rx_buffer", "tx_buffer", "keepalive_ms",
