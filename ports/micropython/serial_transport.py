@@ -1,0 +1,107 @@
+"""serial:// on MicroPython: machine.UART on boards, the tty file on the unix port.
+
+    serial://uart0?baud=115200&tx=0&rx=1     machine.UART(0, 115200, tx=Pin(0), rx=Pin(1))
+    serial:///dev/ttyUSB0?baud=115200        unix port: the tty opened as a file
+
+Options besides the link's (core/serialtransport.py): `tx`, `rx` (pin
+numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
+512 where the port takes them). Both devices are pollable with select.poll.
+"""
+import errno
+
+from ..serialtransport import attach as _attach
+
+
+class TtyDevice:
+    """A tty (or pty) opened as a file: raw, VMIN=0 so a read never waits."""
+
+    def __init__(self, path, baud):
+        self.f = open(path, "r+b")
+        try:
+            import termios
+
+            fd = self.f.fileno()
+            termios.setraw(fd)
+            a = termios.tcgetattr(fd)
+            cc = a[6]
+            cc[6] = 0  # VMIN (Linux index)
+            cc[5] = 0  # VTIME
+            b = getattr(termios, "B%d" % baud, None)
+            if b is not None:
+                a[4] = a[5] = b
+            termios.tcsetattr(fd, termios.TCSANOW, a)
+        except (ImportError, OSError, AttributeError, TypeError, IndexError):
+            pass  # no termios: the line is used as configured (stty)
+        self.pobj = self.f
+
+    def read_into(self, buf):
+        n = self.f.readinto(buf)
+        return 0 if n is None else n
+
+    def write(self, data):
+        n = self.f.write(data)
+        return 0 if n is None else n
+
+    def close(self):
+        self.f.close()
+
+
+class UartDevice:
+    """machine.UART(n): the board's hardware UART."""
+
+    def __init__(self, idx, baud, params):
+        from machine import UART, Pin
+
+        kw = {"baudrate": baud}
+        for k in ("tx", "rx"):
+            v = params.get(k)
+            if v:
+                kw[k] = Pin(int(v))
+        kw["rxbuf"] = int(params.get("rxbuf") or 1024)
+        kw["txbuf"] = int(params.get("txbuf") or 512)
+        try:
+            self.u = UART(idx, **kw)
+        except (TypeError, ValueError):
+            del kw["rxbuf"], kw["txbuf"]  # a port without driver buffer options
+            self.u = UART(idx, **kw)
+        self.pobj = self.u
+
+    def read_into(self, buf):
+        n = self.u.readinto(buf)
+        return 0 if n is None else n
+
+    def write(self, data):
+        n = self.u.write(data)
+        return 0 if n is None else n
+
+    def close(self):
+        try:
+            self.u.deinit()
+        except AttributeError:
+            pass
+
+
+def opener(ep):
+    p = ep.params
+    baud = int(p.get("baud") or 115200)
+    path = ep.path
+    if path.startswith("uart"):
+        try:
+            idx = int(path[4:])
+        except ValueError:
+            raise OSError(errno.EINVAL, "serial://uartN expected") from None
+
+        def open_uart():
+            return UartDevice(idx, baud, p)
+
+        return open_uart
+
+    def open_tty():
+        return TtyDevice(path, baud)
+
+    return open_tty
+
+
+def attach(ctx, sock, ep, addr, binding):
+    """MicroPythonPort.serial_attach: bind or connect a socket on a serial device."""
+    return _attach(ctx, sock, ep, addr, binding, opener(ep))
