@@ -9,7 +9,7 @@ numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
 """
 import errno
 
-from ..serialtransport import attach as _attach
+from ...serialtransport import attach as _attach
 
 
 class TtyDevice:
