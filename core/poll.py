@@ -14,6 +14,8 @@ class _FdWatch:
         self.active = True
         self.reading = bool(flags & C.POLLIN)
         self.hits = 0
+        self.want = flags  # what this entry asked for (flags may grow when it leads)
+        self.lead = None  # the watch registered for the same fd, if not this one
 
     def fileno(self):
         return self.fd
@@ -63,8 +65,9 @@ class Poller:
                 if ev:
                     out.append((s, ev))
         for w in fds:
-            if w.hits:
-                out.append((w.obj, w.hits))
+            hits = (w.lead or w).hits & (w.want | C.POLLERR)
+            if hits:
+                out.append((w.obj, hits))
         return out
 
     def poll(self, timeout=None):
@@ -84,12 +87,20 @@ class Poller:
             ctx = Context.instance()
         with ctx.lock:
             fds = []
+            leads = {}  # fd -> the watch registered for it (one fd may be listed twice)
             for s, flags in self.sockets:
                 if not hasattr(s, "poll_events"):
                     fd = s if isinstance(s, int) else s.fileno()
                     w = _FdWatch(s, fd, flags)
-                    ctx.reactor.poller.register(w, bool(flags & C.POLLIN), bool(flags & C.POLLOUT))
+                    lead = leads.get(fd)
+                    if lead is None:
+                        leads[fd] = w
+                    else:
+                        w.lead = lead
+                        lead.flags |= flags
                     fds.append(w)
+            for w in leads.values():
+                ctx.reactor.poller.register(w, bool(w.flags & C.POLLIN), bool(w.flags & C.POLLOUT))
             try:
                 ready = self._ready(fds)
                 if ready or timeout == 0:

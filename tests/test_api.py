@@ -613,3 +613,90 @@ def test_req_poll_ignores_replies_without_delimiter(ez, peer):
     assert req.recv() == b"ok"
     req.close()
     r.close()
+
+
+def test_ipc_wildcard_and_unbind(ez):
+    import os
+
+    pull = sock(ez, zmq.PULL)
+    pull.bind("ipc://*")
+    ep = pull.last_endpoint.decode()
+    assert ep.startswith("ipc://") and os.path.exists(ep[len("ipc://") :])
+    push = sock(ez, zmq.PUSH)
+    push.connect(ep)
+    push.send(b"over ipc")
+    assert pull.recv() == b"over ipc"
+    pull.unbind(ep)
+    assert not os.path.exists(ep[len("ipc://") :])
+    with pytest.raises(zmq.ZMQError) as e:
+        pull.unbind(ep)
+    assert e.value.errno == zmq.ENOENT
+    push.close()
+    pull.close()
+
+
+def test_disconnect_stops_routing_to_that_peer(ez):
+    a = sock(ez, zmq.PULL)
+    a.bind("tcp://127.0.0.1:*")
+    b = sock(ez, zmq.PULL)
+    b.bind("tcp://127.0.0.1:*")
+    push = sock(ez, zmq.PUSH)
+    push.connect(a.last_endpoint)
+    push.connect(b.last_endpoint)
+    got_b = 0
+    for _ in range(100):  # until both handshakes finished: round robin reaches b
+        push.send(b"x")
+        if b.poll(20):
+            got_b = len(b.recv())
+            break
+    assert got_b
+    push.disconnect(b.last_endpoint)
+    while a.poll(50):
+        a.recv()
+    for i in range(4):
+        push.send(b"%d" % i)
+    assert [a.recv() for _ in range(4)] == [b"0", b"1", b"2", b"3"]
+    assert not b.poll(100)
+    for s in (push, a, b):
+        s.close()
+
+
+def test_poller_mixes_sockets_and_raw_fds(ez):
+    import socket
+
+    r, w = socket.socketpair()
+    r2, w2 = socket.socketpair()
+    pull = sock(ez, zmq.PULL)
+    pull.bind("tcp://127.0.0.1:*")
+    p = zmq.Poller()
+    p.register(pull, zmq.POLLIN)
+    p.register(r, zmq.POLLIN)
+    p.register(r2.fileno(), zmq.POLLIN)
+    assert p.poll(50) == []
+    w.send(b"x")
+    w2.send(b"y")
+    got = dict(p.poll(T))
+    assert got == {r: zmq.POLLIN, r2.fileno(): zmq.POLLIN}
+    p.unregister(r2.fileno())
+    with pytest.raises(KeyError):
+        p.unregister(r2.fileno())
+    for s in (r, w, r2, w2):
+        s.close()
+    pull.close()
+
+
+def test_poller_same_fd_registered_twice(ez):
+    """pyzmq's zmq_poll accepts one fd listed twice (as an object and as an int)."""
+    import socket
+
+    r, w = socket.socketpair()
+    p = zmq.Poller()
+    p.register(r, zmq.POLLIN)
+    p.register(r.fileno(), zmq.POLLIN | zmq.POLLOUT)
+    got = dict(p.poll(T))
+    assert got == {r.fileno(): zmq.POLLOUT}
+    w.send(b"x")
+    got = dict(p.poll(T))
+    assert got == {r: zmq.POLLIN, r.fileno(): zmq.POLLIN | zmq.POLLOUT}
+    r.close()
+    w.close()
