@@ -49,9 +49,12 @@ class StreamPipe(Pipe):
         self.sock.pattern.on_pipe_frame(self, more, buf, n)
 
     def consumed(self):
-        # only a paused reader has anything to do when the queue shrinks
+        # only a paused reader has anything to do when the queue shrinks, and
+        # it resumes at half RCVHWM, not at every message under the mark
         if not self.engine.reading:
-            self.check_hwm()
+            hwm = self.sock.options.rcvhwm
+            if hwm <= 0 or self.inq.msgs <= hwm >> 1:
+                self.engine.pause_reading(False)
 
     def check_hwm(self):
         hwm = self.sock.options.rcvhwm
