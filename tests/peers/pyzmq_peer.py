@@ -33,6 +33,7 @@ def handle(cmd):
     if op == "socket":
         s = ctx.socket(getattr(zmq, cmd["type"]))
         s.linger = 0
+        s.sndtimeo = 5000  # a blocked send answers EAGAIN instead of hanging the test
         for k, v in cmd.get("opts", {}).items():
             s.setsockopt(getattr(zmq, k.upper()), _value(v))
         socks[cmd["name"]] = s

@@ -1,6 +1,7 @@
 """Drive tests/peers/pyzmq_peer.py (real libzmq in its own process) from a test."""
 import json
 import os
+import select
 import subprocess
 import sys
 
@@ -14,6 +15,7 @@ class Peer:
     """One pyzmq process, driven by JSON lines."""
 
     def __init__(self, *args):
+        self.pump = None
         self.p = subprocess.Popen(
             [PY, PEER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
         )
@@ -26,6 +28,11 @@ class Peer:
         self.n = 0
 
     def _read(self):
+        if self.pump is not None:
+            # a cooperative edgezmq context moves bytes only inside its own
+            # calls: keep driving it while the peer works on our command
+            while not select.select([self.p.stdout], [], [], 0.005)[0]:
+                self.pump()
         line = self.p.stdout.readline()
         if not line:
             raise RuntimeError("pyzmq peer died")
