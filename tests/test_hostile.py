@@ -332,3 +332,34 @@ def test_sub_sends_the_form_the_peer_expects(ez, greet, want):
         conn.close()
         lsock.close()
         sub.close(0)
+
+
+def test_handshake_failure_reaches_the_monitor(ez):
+    from zmq.utils.monitor import parse_monitor_message
+
+    rep = ez.socket(edgezmq.REP)
+    rep.linger = 0
+    mon = rep.get_monitor_socket(edgezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | edgezmq.EVENT_ACCEPTED)
+    rep.bind("tcp://127.0.0.1:*")
+    raw = raw_connect(rep)
+    raw.sendall(GREETING_31 + ready(b"SUB"))
+    wait_closed(raw, rep)
+    raw.close()
+    seen = []
+    while mon.poll(200):
+        seen.append(parse_monitor_message(mon.recv_multipart())["event"])
+    assert seen == [edgezmq.EVENT_ACCEPTED, edgezmq.EVENT_HANDSHAKE_FAILED_PROTOCOL]
+    mon.close(0)
+    rep.close(0)
+
+
+def test_too_many_metadata_properties(rep, peer, caplog):
+    caplog.set_level(logging.WARNING, "edgezmq")
+    raw = raw_connect(rep)
+    extra = b"".join(metadata.encode([(b"X-%d" % i, b"v")]) for i in range(100))
+    body = b"\x05READY" + metadata.encode([(b"Socket-Type", b"REQ")]) + extra
+    raw.sendall(GREETING_31 + b"\x06" + len(body).to_bytes(8, "big") + body)
+    wait_closed(raw, rep)
+    raw.close()
+    assert logged(caplog, "metadata")
+    served(peer, rep)
