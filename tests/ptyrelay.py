@@ -36,6 +36,19 @@ def raw_pty():
     return m, s, os.ttyname(s)
 
 
+def open_tty(path, baud):
+    """A real serial port, raw, non-blocking, at baud."""
+    fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+    tty.setraw(fd)
+    a = termios.tcgetattr(fd)
+    speed = getattr(termios, "B%d" % baud)
+    a[4] = a[5] = speed
+    a[2] &= ~termios.CRTSCTS
+    a[2] |= termios.CLOCAL | termios.CREAD
+    termios.tcsetattr(fd, termios.TCSANOW, a)
+    return fd
+
+
 class Faults:
     """What the relay does to bytes in flight (probabilities per byte; bursts per second)."""
 
@@ -48,11 +61,15 @@ class Faults:
 
 
 class PtyCable:
-    def __init__(self, seed=0, faults=None, bps=None):
+    def __init__(self, seed=0, faults=None, bps=None, a_tty=None, a_baud=115200):
         self.rng = random.Random(seed)
         self.faults = faults
         self.bps = bps  # bytes per second each way (None: as fast as the ptys go)
-        self.am, self.a_slave, self.a_path = raw_pty()
+        self.capture = None  # a bytearray: every byte relayed (both ways) is appended
+        if a_tty:  # end a is a real serial port (a USB adapter wired to a board's UART)
+            self.am, self.a_slave, self.a_path = open_tty(a_tty, a_baud), -1, None
+        else:
+            self.am, self.a_slave, self.a_path = raw_pty()
         self.bm, self.b_slave, self.b_path = raw_pty()
         self.pulled_until = 0.0
         self.running = False
@@ -72,6 +89,8 @@ class PtyCable:
         if self.thread is not None:
             self.thread.join(2.0)
         for fd in (self.am, self.a_slave, self.bm, self.b_slave):
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
@@ -88,6 +107,8 @@ class PtyCable:
     def flush_ends(self):
         """Discard what waits unread at both ends (as a UART reset clears its FIFO)."""
         for fd in (self.a_slave, self.b_slave):
+            if fd < 0:
+                continue
             try:
                 termios.tcflush(fd, termios.TCIOFLUSH)
             except termios.error:
@@ -147,6 +168,8 @@ class PtyCable:
                         self.counts["pulled_bytes"] += len(data)
                         continue
                     self.counts["ab" if src == self.am else "ba"] += len(data)
+                    if self.capture is not None:
+                        self.capture += data
                     data = self._mangle(data, dt)
                 q = pending[dst]
                 if len(q) > 65536:

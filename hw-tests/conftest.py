@@ -1,0 +1,277 @@
+"""Hardware-in-the-loop rig: the virtual device by default, a real board with --device.
+
+    pytest hw-tests                                   # virtual device (MicroPython unix port on a pty)
+    pytest hw-tests --device=/dev/ttyACM0 --uart=/dev/ttyUSB0 --board-uart="uart1?tx=4&rx=5"
+    make hw-test DEVICE=/dev/ttyACM0 UART=/dev/ttyUSB0
+
+Virtual: the device is `micropython -X heapsize=HEAP` running hw_device.py
+against the .mpy bundle; its UART is one end of a PtyCable (two raw ptys,
+VMIN=0, joined by a fault-injecting relay); the gateway (`edgezmq gateway`,
+a subprocess) opens the other end. Resetting the device kills the process
+and starts it again.
+
+Real board: the bundle and hw_device.py are copied with mpremote over
+DEVICE (the board's USB REPL); the board's UART (--board-uart, default
+uart1) is wired to a USB-serial adapter on the host (--uart). The relay
+sits between that adapter and a pty the gateway opens, so the same fault
+injection applies. Resetting the board is `mpremote reset`.
+"""
+import os
+import queue
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, ROOT)
+
+from ptyrelay import PtyCable  # noqa: E402
+
+PY = sys.executable
+T = 30.0  # seconds: generous for loaded CI machines
+
+
+def pytest_addoption(parser):
+    g = parser.getgroup("hw-tests")
+    g.addoption("--device", default="", help="the board's REPL port (mpremote); empty: virtual device")
+    g.addoption("--uart", default="", help="host serial port wired to the board's UART")
+    g.addoption("--board-uart", default="uart1", help="the board's side: uartN[?tx=..&rx=..]")
+    g.addoption("--baud", default="115200", help="link baud rate")
+    g.addoption("--heap", default=os.environ.get("EDGEZMQ_HW_HEAP", "256K"),
+                help="virtual device heap (-X heapsize)")
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "virtual_only: needs the virtual device (process control)")
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def micropython_binary():
+    p = os.path.join(ROOT, ".venv", "bin", "micropython")
+    return p if os.path.exists(p) else shutil.which("micropython")
+
+
+@pytest.fixture(scope="session")
+def hw_bundle(tmp_path_factory):
+    """The .mpy device bundle, with hw_device compiled beside it."""
+    from edgezmq.ports.cpython import cmd_bundle
+
+    out = str(tmp_path_factory.mktemp("hwbundle"))
+    tool = cmd_bundle.find_mpy_cross()
+    cmd_bundle.build(out, mpy=tool is not None)
+    src = os.path.join(HERE, "hw_device.py")
+    if tool:
+        subprocess.run([tool, "-o", os.path.join(out, "hw_device.mpy"), src], check=True)
+    else:
+        shutil.copy(src, out)
+    return out
+
+
+class Lines:
+    """Lines of a child's output on a queue (and all kept)."""
+
+    def __init__(self, stream, echo=""):
+        self.q = queue.Queue()
+        self.all = []
+        self.echo = echo
+        threading.Thread(target=self._pump, args=(stream,), daemon=True).start()
+
+    def _pump(self, stream):
+        for line in stream:
+            line = line.rstrip("\n")
+            self.all.append(line)
+            self.q.put(line)
+        self.q.put(None)
+
+    def expect(self, text, timeout=T):
+        end = time.monotonic() + timeout
+        while True:
+            left = end - time.monotonic()
+            try:
+                line = self.q.get(timeout=max(0.01, left))
+            except queue.Empty:
+                line = ""
+            if line is None:
+                raise AssertionError("%s exited before %r:\n%s" % (self.echo, text, "\n".join(self.all[-40:])))
+            if text in line:
+                return line
+            if left <= 0:
+                raise AssertionError("%s: no %r within %ss:\n%s" % (self.echo, text, timeout, "\n".join(self.all[-40:])))
+
+
+class Gateway:
+    """`edgezmq gateway` as a subprocess; its log lines are kept."""
+
+    def __init__(self, serial_ep, tcp_ep, connect=False, stats=1.0, extra=()):
+        args = [PY, "-m", "edgezmq", "gateway", serial_ep, tcp_ep, "--stats", str(stats), "-v"]
+        if connect:
+            args.append("--connect")
+        args.extend(extra)
+        self.proc = subprocess.Popen(args, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True,
+                                     cwd=ROOT)
+        self.log = Lines(self.proc.stderr, "gateway")
+
+    def stats(self):
+        """The last stats line as a dict."""
+        for line in reversed(self.log.all):
+            if "stats " in line:
+                return dict(kv.split("=") for kv in line.split("stats ", 1)[1].split())
+        return {}
+
+    def stop(self):
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        time.sleep(0.05)
+
+
+class VirtualDevice:
+    """The MicroPython unix port on one end of the cable."""
+
+    virtual = True
+
+    def __init__(self, bundle, heap, cable_path, baud):
+        self.bundle = bundle
+        self.heap = heap
+        self.path = cable_path
+        self.baud = baud
+        self.proc = None
+        self.out = None
+        self.args = None
+
+    def endpoint(self):
+        return "serial://%s?baud=%s" % (self.path, self.baud)
+
+    def start(self, role, *args):
+        self.args = (role,) + args
+        call = "import hw_device; hw_device.main(%s)" % ", ".join(repr(a) for a in (role, self.endpoint()) + args)
+        self.proc = subprocess.Popen([micropython_binary(), "-X", "heapsize=" + self.heap, "-c", call],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     env=dict(os.environ, MICROPYPATH=self.bundle))
+        self.out = Lines(self.proc.stdout, "device")
+        return self.out
+
+    def reset(self):
+        """A device reset: the process dies mid-stream, the firmware starts again."""
+        self.kill()
+        return self.start(*self.args)
+
+    def kill(self):
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+
+
+class BoardDevice:
+    """A real board: hw_device over mpremote, its UART wired to the host's --uart."""
+
+    virtual = False
+
+    def __init__(self, bundle, port, board_uart, baud):
+        self.port = port
+        self.board_uart = board_uart
+        self.baud = baud
+        self.args = None
+        self.out = None
+        mp = [PY, "-m", "mpremote", "connect", port]
+        subprocess.run(mp + ["mkdir", ":lib"], capture_output=True)
+        subprocess.run(mp + ["cp", "-r", os.path.join(bundle, "edgezmq"), ":lib/"], check=True)
+        name = "hw_device.mpy" if os.path.exists(os.path.join(bundle, "hw_device.mpy")) else "hw_device.py"
+        subprocess.run(mp + ["cp", os.path.join(bundle, name), ":" + name], check=True)
+
+    def endpoint(self):
+        u = self.board_uart
+        return "serial://%s%sbaud=%s" % (u, "&" if "?" in u else "?", self.baud)
+
+    def start(self, role, *args):
+        self.args = (role,) + args
+        call = "import hw_device; hw_device.main(%s)" % ", ".join(repr(a) for a in (role, self.endpoint()) + args)
+        subprocess.run([PY, "-m", "mpremote", "connect", self.port, "soft-reset"], capture_output=True)
+        p = subprocess.Popen([PY, "-m", "mpremote", "connect", self.port, "exec", call],
+                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        self.proc = p
+        self.out = Lines(p.stdout, "board")
+        return self.out
+
+    def reset(self):
+        self.kill()
+        subprocess.run([PY, "-m", "mpremote", "connect", self.port, "reset"], capture_output=True)
+        time.sleep(2.0)  # the USB REPL comes back
+        return self.start(*self.args)
+
+    def kill(self):
+        p = getattr(self, "proc", None)
+        if p is not None and p.poll() is None:
+            p.terminate()
+            p.wait(5)
+
+
+class Rig:
+    """One test's device, cable and gateway."""
+
+    def __init__(self, config, bundle):
+        self.config = config
+        self.baud = config.getoption("--baud")
+        board = config.getoption("--device")
+        if board:
+            uart = config.getoption("--uart")
+            if not uart:
+                pytest.skip("a real board needs --uart (the host adapter wired to the board's UART)")
+            self.cable = PtyCable(seed=1, a_tty=uart, a_baud=int(self.baud)).start()
+            self.device = BoardDevice(bundle, board, config.getoption("--board-uart"), self.baud)
+        else:
+            self.cable = PtyCable(seed=1).start()
+            self.device = VirtualDevice(bundle, config.getoption("--heap"), self.cable.a_path, self.baud)
+        self.gateways = []
+
+    @property
+    def virtual(self):
+        return self.device.virtual
+
+    def gateway(self, tcp_ep=None, connect=False, path=None, **kw):
+        if tcp_ep is None:
+            tcp_ep = "tcp://127.0.0.1:%d" % free_port()
+        g = Gateway("serial://%s?baud=%s" % (path or self.cable.b_path, self.baud), tcp_ep, connect, **kw)
+        g.endpoint = tcp_ep
+        self.gateways.append(g)
+        g.log.expect("link up")
+        return g
+
+    def close(self):
+        self.device.kill()
+        for g in self.gateways:
+            g.stop()
+        self.cable.stop()
+
+
+@pytest.fixture
+def rig(request, hw_bundle):
+    r = Rig(request.config, hw_bundle)
+    yield r
+    r.close()
+
+
+@pytest.fixture
+def pz():
+    zmq = pytest.importorskip("zmq")
+    ctx = zmq.Context()
+    yield ctx
+    ctx.destroy(linger=0)
