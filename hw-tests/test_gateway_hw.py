@@ -254,3 +254,25 @@ def test_virtual_device_at_64k_heap(rig, pz):
     chk = SeqCheck(64)
     for _ in range(20):
         chk.feed(sub.recv_multipart())
+
+
+def test_pi_talks_to_the_board_without_a_gateway(rig):
+    """edgezmq on CPython (pyserial) on the other end of the line, no gateway:
+    a Raspberry Pi wired to the board."""
+    import edgezmq
+
+    out = rig.device.start("pub", "bind", "10", "64")
+    out.expect("READY")
+    ctx = edgezmq.Context()
+    try:
+        sub = ctx.socket(edgezmq.SUB)
+        sub.subscribe(b"seq")
+        sub.rcvtimeo = int(T * 1000)
+        sub.linger = 0
+        sub.connect("serial://%s?baud=%s" % (rig.cable.b_path, rig.baud))
+        chk = SeqCheck(64)
+        for _ in range(50):
+            chk.feed(sub.recv_multipart())
+        assert len(chk.order) == 1
+    finally:
+        ctx.destroy(linger=0)

@@ -226,3 +226,24 @@ def test_unbind_and_close_release_the_device(cable):
         assert not ctx.serial_links
     finally:
         ctx.destroy(linger=0)
+
+
+def test_send_then_term_delivers_per_linger(cable):
+    """Messages sent just before ctx.term() still cross the link (LINGER):
+    term waits until the link has them acknowledged."""
+    ca = zmq.Context(io_threads=1)
+    try:
+        pull = _sock(ca, zmq.PULL)
+        pull.bind(_ep(cable.a_path))
+        cb = zmq.Context(io_threads=0)
+        push = _sock(cb, zmq.PUSH)
+        push.linger = 5000
+        push.connect(_ep(cable.b_path))
+        msgs = [b"m%03d" % i + b"z" * 2000 for i in range(30)]
+        for m in msgs:
+            push.send(m)
+        push.close()
+        cb.term()
+        assert [pull.recv() for _ in msgs] == msgs
+    finally:
+        ca.destroy(linger=0)
