@@ -45,7 +45,9 @@ def pump(ctx, ms):
 
 def run_pub(ctx, ep, how="bind", period=20, size=64):
     s = ctx.socket(zmq.PUB)
-    s.sndhwm = 16  # the heap bounds what waits while the line is down
+    # the heap bounds what waits while the line is slow or down: the
+    # connection's send buffer is one bytearray that grows to HWM messages
+    s.sndhwm = max(2, min(16, 4096 // (size + 32)))
     s.linger = 0
     (s.bind if how == "bind" else s.connect)(ep)
     boot = int.from_bytes(os.urandom(2), "big")

@@ -144,11 +144,24 @@ class PtyCable:
 
     def _run(self):
         pending = {self.am: bytearray(), self.bm: bytearray()}  # bytes waiting for that master
-        last = time.monotonic()
+        tokens = {self.am: 0.0, self.bm: 0.0}  # bps: bytes each direction may still write now
+        last = tick = time.monotonic()
         while self.running:
-            want_w = [fd for fd, q in pending.items() if q]
+            if self.bps:
+                t = time.monotonic()
+                cap = max(64.0, self.bps * 0.01)
+                for fd in tokens:
+                    tokens[fd] = min(cap, tokens[fd] + self.bps * (t - tick))
+                tick = t
+            want_w = [fd for fd, q in pending.items() if q and (not self.bps or tokens[fd] >= 1)]
+            wait = 0.02
+            if self.bps and any(pending.values()):
+                wait = 0.001  # tokens come back soon
+            # a rate-limited line pushes back on the writer (as a UART does), it does not drop
+            want_r = [src for src, dst in ((self.am, self.bm), (self.bm, self.am))
+                      if not self.bps or len(pending[dst]) < 1024]
             try:
-                r, w, _ = select.select([self.am, self.bm], want_w, [], 0.02)
+                r, w, _ = select.select(want_r, want_w, [], wait)
             except (OSError, ValueError):
                 return
             now = time.monotonic()
@@ -180,7 +193,7 @@ class PtyCable:
                 q = pending[dst]
                 n = len(q)
                 if self.bps:
-                    n = min(n, max(1, int(self.bps * 0.02)))
+                    n = min(n, int(tokens[dst]))
                 try:
                     k = os.write(dst, bytes(q[:n]))
                 except OSError as e:
@@ -188,5 +201,5 @@ class PtyCable:
                         continue
                     k = len(q)  # the far end is gone: drop
                 del q[:k]
-            if self.bps:
-                time.sleep(0.005)
+                if self.bps:
+                    tokens[dst] -= k

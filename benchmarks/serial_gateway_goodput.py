@@ -1,0 +1,80 @@
+"""Goodput from a MicroPython device through `edgezmq gateway` to pyzmq, real processes.
+
+    python benchmarks/serial_gateway_goodput.py [--bps 11520] [--size 1000] [--seconds 8]
+
+The virtual device of hw-tests (the MicroPython unix port, hw-tests/hw_device.py)
+publishes `size`-byte messages as fast as it can on its pty; the cable relay
+paces each direction to `bps` bytes per second (11520 = 115200 baud 8N1,
+pushing back on the writer as a UART does); the gateway relays to a pyzmq
+SUB. Goodput counts message payload bytes only.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+sys.path.insert(0, os.path.join(ROOT, "tests"))
+sys.path.insert(0, os.path.join(ROOT, "hw-tests"))
+
+from ptyrelay import PtyCable  # noqa: E402
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bps", type=int, default=11520)
+    ap.add_argument("--size", type=int, default=1000)
+    ap.add_argument("--seconds", type=float, default=8.0)
+    ap.add_argument("--heap", default="256K")
+    a = ap.parse_args()
+    import zmq
+    from edgezmq.ports.cpython import cmd_bundle
+
+    out = tempfile.mkdtemp(prefix="edgezmq-bench-")
+    tool = cmd_bundle.find_mpy_cross()
+    cmd_bundle.build(out, mpy=tool is not None)
+    src = os.path.join(ROOT, "hw-tests", "hw_device.py")
+    subprocess.run([tool, "-o", os.path.join(out, "hw_device.mpy"), src], check=True)
+    cable = PtyCable(bps=a.bps).start()
+    import socket
+
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    gw = subprocess.Popen([sys.executable, "-m", "edgezmq", "gateway", "serial://%s" % cable.b_path,
+                           "tcp://127.0.0.1:%d" % port, "--stats", "0"], stderr=subprocess.DEVNULL)
+    mp = os.path.join(ROOT, ".venv", "bin", "micropython")
+    call = "import hw_device; hw_device.main('pub', 'serial://%s', 'bind', '0', '%d')" % (cable.a_path, a.size)
+    dev = subprocess.Popen([mp, "-X", "heapsize=" + a.heap, "-c", call], stdout=subprocess.DEVNULL,
+                           env=dict(os.environ, MICROPYPATH=out))
+    ctx = zmq.Context()
+    try:
+        sub = ctx.socket(zmq.SUB)
+        sub.rcvtimeo = 30000
+        sub.subscribe(b"")
+        sub.connect("tcp://127.0.0.1:%d" % port)
+        sub.recv_multipart()
+        t0 = time.monotonic()
+        n = nb = 0
+        while time.monotonic() - t0 < a.seconds:
+            m = sub.recv_multipart()
+            n += 1
+            nb += len(m[2])
+        dt = time.monotonic() - t0
+        print("line %d B/s (%d baud), %d-byte messages: %.1f msg/s, goodput %.0f B/s = %.0f%% of the line"
+              % (a.bps, a.bps * 10, a.size, n / dt, nb / dt, 100.0 * nb / dt / a.bps))
+    finally:
+        ctx.destroy(linger=0)
+        dev.kill()
+        dev.wait()
+        gw.terminate()
+        gw.wait()
+        cable.stop()
+
+
+if __name__ == "__main__":
+    main()
