@@ -1,20 +1,11 @@
 """Shared fixtures: a pyzmq (real libzmq) context, edgezmq contexts, the MicroPython runtime."""
 import os
-import shutil
 import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-VENV_BIN = os.path.join(ROOT, ".venv", "bin")
-
-
-def micropython_binary():
-    """Path of the MicroPython unix port, or None."""
-    p = os.path.join(VENV_BIN, "micropython")
-    if os.path.exists(p):
-        return p
-    return shutil.which("micropython")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from support import ROOT, VENV_BIN, micropython_binary  # noqa: E402,F401
 
 
 @pytest.fixture
@@ -60,5 +51,3 @@ def pytest_collection_modifyitems(config, items):
         if "soak" in item.keywords:
             item.add_marker(skip)
 
-
-sys.path.insert(0, ROOT)

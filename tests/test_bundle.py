@@ -5,8 +5,8 @@ import subprocess
 import sys
 
 import pytest
-from conftest import ROOT
 from edgezmq.ports.cpython import cmd_bundle
+from support import ROOT
 
 MPY_PORT = os.path.join(ROOT, "ports", "micropython")
 

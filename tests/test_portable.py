@@ -5,7 +5,7 @@ import re
 import subprocess
 
 import pytest
-from conftest import ROOT, VENV_BIN
+from support import ROOT, VENV_BIN
 
 CORE = os.path.join(ROOT, "core")
 FORBIDDEN = re.compile(
