@@ -9,6 +9,7 @@
 #   rep ENDPOINT                                     REP: replies b"re:" + each frame
 #   curve_rep ENDPOINT SERVER_SECRET_Z85             REP as a CURVE server
 #   req ENDPOINT N                                   REQ (connects out): N requests
+#   heap ENDPOINT                                    MEM lines: heap cost of the serial path
 #
 # BOOT is random per start; EPOCH is the number of ZMTP handshakes the socket
 # has completed (it changes when a link reset makes the peers re-greet), so a
@@ -101,6 +102,9 @@ def run_req(ctx, ep, count):
 
 
 def main(role, ep, *args):
+    if role == "heap":
+        heap_profile(ep)
+        return
     ctx = zmq.Context()
     if role == "pub":
         run_pub(ctx, ep, args[0] if args else "bind", int(args[1]) if len(args) > 1 else 20,
@@ -118,3 +122,27 @@ def main(role, ep, *args):
 
 if __name__ == "__main__" and len(sys.argv) > 2:
     main(*sys.argv[1:])
+
+
+def heap_profile(ep):
+    """MEM lines: what the serial path costs on the heap (virtual device)."""
+    gc.collect()
+    base = gc.mem_alloc()
+    from edgezmq import serialtransport  # noqa: F401  (the link layer and the glue)
+    from edgezmq.ports.micropython import serial_transport  # noqa: F401
+
+    gc.collect()
+    print("MEM import_serial %d" % (gc.mem_alloc() - base))
+    ctx = zmq.Context()
+    s = ctx.socket(zmq.PUB)
+    gc.collect()
+    a = gc.mem_alloc()
+    s.bind(ep)
+    gc.collect()
+    print("MEM bind_link %d" % (gc.mem_alloc() - a))
+    a = gc.mem_alloc()
+    while not s.pattern.pipes:
+        ctx.reactor.run_once(50)
+    gc.collect()
+    print("MEM connection %d" % (gc.mem_alloc() - a))
+    print("DONE")

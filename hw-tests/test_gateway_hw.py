@@ -276,3 +276,22 @@ def test_pi_talks_to_the_board_without_a_gateway(rig):
         assert len(chk.order) == 1
     finally:
         ctx.destroy(linger=0)
+
+
+@pytest.mark.virtual_only
+def test_device_heap_for_the_serial_path(rig, pz):
+    """Heap the serial path costs on the device (64-bit unix port, .mpy in RAM):
+    importing the link layer and the glue, opening the link, one connection."""
+    if not rig.virtual:
+        pytest.skip("needs the virtual device")
+    out = rig.device.start("heap")
+    gw = rig.gateway()
+    sub = sub_socket(pz, gw.endpoint)
+    out.expect("DONE")
+    sub.close()
+    mem = {ln.split()[1]: int(ln.split()[2]) for ln in out.all if ln.startswith("MEM ")}
+    print("\nserial path heap (bytes): %r" % (mem,))
+    # regression budget, with room: ~31 KB import, ~6 KB link, ~6 KB connection today
+    assert mem["import_serial"] < 40000
+    assert mem["bind_link"] < 10000
+    assert mem["connection"] < 10000
