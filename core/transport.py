@@ -35,8 +35,13 @@ class Listener:
                 return
             stream, peer = got
             self.sock.monitor_event(C.EVENT_ACCEPTED, self.address, stream.fileno())
-            opts = self.sock.connection_options(True, peer)
-            e = Engine(self.sock, stream, opts, None, peer)
+            try:
+                opts = self.sock.connection_options(True, peer)
+                e = Engine(self.sock, stream, opts, None, peer)
+            except MemoryError:
+                # a device out of heap refuses this peer and keeps serving the others
+                _refuse(self.ctx, stream, "no memory for a connection from %s" % peer)
+                continue
             self.sock.engines.add(e)
 
     def close(self):
@@ -102,8 +107,14 @@ class Connecter:
             self.retry()
             return
         self.sock.monitor_event(C.EVENT_CONNECTED, self.address, self.fd)
-        opts = self.sock.connection_options(False, self.address)
-        self.engine = Engine(self.sock, self.stream, opts, self, self.address)
+        try:
+            opts = self.sock.connection_options(False, self.address)
+            self.engine = Engine(self.sock, self.stream, opts, self, self.address)
+        except MemoryError:
+            self.stream, stream = None, self.stream
+            _refuse(self.ctx, stream, "no memory for the connection to %s" % self.address)
+            self.retry()
+            return
         self.sock.engines.add(self.engine)
         self.stream = None
 
@@ -146,3 +157,15 @@ class Connecter:
             self.engine.origin = None
             return self.engine
         return None
+
+
+def _refuse(ctx, stream, why):
+    """Close a stream we could not afford an engine for, and say so if we can."""
+    try:
+        stream.close()
+    except OSError:
+        pass
+    try:
+        ctx.log("edgezmq: %s: refused" % why)
+    except MemoryError:
+        pass

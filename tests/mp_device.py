@@ -63,6 +63,22 @@ def main():
             s.send_multipart([b"part-a-%d" % i, b"part-b-%d" % i])
         s.send(b"x" * 3000)  # bigger than a pool slot: a long frame
         s.send(b"end")
+    elif kind == "tight":  # PULL that runs out of heap while a peer connects, then recovers
+        s = sock(ctx, zmq.PULL, ep, True)
+        filler = []
+        gc.collect()
+        try:
+            while True:
+                filler.append(bytearray(256))
+        except MemoryError:
+            pass
+        print("FULL")
+        for _ in range(50):  # the peer's connects are accepted and refused
+            ctx.reactor.run_once(20)
+        filler = None
+        gc.collect()
+        print("FREED")
+        print("GOT %r" % (s.recv_multipart(),))
     elif kind == "pull":
         s = sock(ctx, zmq.PULL, ep, bind)
         handshake(s, "PULL")

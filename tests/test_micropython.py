@@ -12,7 +12,7 @@ import subprocess
 import threading
 
 import pytest
-from conftest import ROOT, micropython_binary
+from support import ROOT, micropython_binary
 
 pytestmark = pytest.mark.micropython
 
@@ -464,3 +464,18 @@ def test_device_curve_client_to_libzmq_server(pz, device):
     for i in range(3):
         assert s.recv_multipart() == [b"secret-%d" % i, b"x" * 300]
     d.finish()
+
+
+def test_device_out_of_heap_refuses_then_recovers(pz, device):
+    """No heap for a new connection: the device closes it, logs, keeps running,
+    and accepts libzmq's reconnect once memory is back."""
+    import zmq
+
+    d = device("tight_bind")
+    s, _ = _pz(pz, zmq.PUSH, connect_ep=d.expect("EP"))
+    s.sndtimeo = 10000
+    d.expect("FULL")
+    d.expect("FREED")
+    s.send_multipart([b"after", b"recovery"])
+    assert d.finish() == [[b"after", b"recovery"]]
+    assert any("no memory for a connection" in ln for ln in d.lines), "\n".join(d.lines)
