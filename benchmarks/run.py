@@ -281,6 +281,29 @@ def table(results):
     return "\n".join(lines)
 
 
+def markdown(results):
+    """The same table in Markdown (for docs/performance.md)."""
+    cols = []
+    for r in results:
+        for lib in r["libs"]:
+            if lib not in cols:
+                cols.append(lib)
+    out = ["| scenario | metric | " + " | ".join(cols) + " | edgezmq/pyzmq |"]
+    out.append("|" + "---|" * (len(cols) + 3))
+    for r in results:
+        for m in r["metrics"]:
+            cells = []
+            for lib in cols:
+                s = r["summary"].get(lib, {}).get(m)
+                cells.append("%s (%s-%s)" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"])) if s else "")
+            ratio = r["ratio"].get(m)
+            out.append(
+                "| %s | %s | %s | %s |"
+                % (r["title"], UNITS.get(m, m), " | ".join(cells), "%.2f" % ratio if ratio is not None else "-")
+            )
+    return "\n".join(out) + "\n"
+
+
 def machine():
     cpu = ""
     try:
@@ -410,7 +433,10 @@ def main(argv=None):
     os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
     with open(args.json, "w") as f:
         json.dump(doc, f, indent=1)
-    print("\nwrote %s" % args.json)
+    md = os.path.splitext(args.json)[0] + ".md"
+    with open(md, "w") as f:
+        f.write(markdown(results))
+    print("\nwrote %s and %s" % (args.json, md))
     if not args.no_plot:
         png = os.path.splitext(args.json)[0] + ".png"
         if plot(results, png):

@@ -2,6 +2,7 @@
 sockets. Blocking calls wait here: they poll themselves, or (when the port
 runs an I/O thread) take turns with it as leader/follower."""
 from . import constants as C
+from ._compat import ticks_ms
 from .connection import Options as ConnOptions
 from .errors import ContextTerminated, ZMQError
 from .mechanism import MechanismConfig
@@ -39,6 +40,7 @@ class Context:
         self.coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
         self.turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
         self.dirty = []  # engines holding a coalesced batch of messages to write
+        self.app_waited = 0  # ticks_ms when an application thread last blocked here
         self.waiters = 0
         self.zap_client = None
         self.async_waiters = []
@@ -121,6 +123,9 @@ class Context:
         if self.io_thread is None:
             self.reactor.run_once(timeout_ms)
             return
+        # while the application keeps blocking here (request-reply), it polls
+        # for itself and the I/O thread stands back (see the port's I/O loop)
+        self.app_waited = ticks_ms()
         if self.polling:
             self.waiters += 1
             self.waker.wake()
