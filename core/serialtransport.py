@@ -386,8 +386,10 @@ class SerialLink:
         if self.closing and self.drained():
             self.close()
 
-    def release(self, user):
-        """A listener or connecter is done; close the device when none is left."""
+    def release(self, user, linger=-1):
+        """A listener or connecter is done; close the device when none is left
+        (after up to `linger` ms, 5 s at most, for the peer to acknowledge
+        what is queued)."""
         if user is self.binder:
             self.binder = None
         elif user in self.connecters:
@@ -395,13 +397,14 @@ class SerialLink:
         if self.binder is not None or self.connecters or self.closed:
             return
         self.closing = True
-        if self.drained():
+        if linger == 0 or self.drained():
             self.close()
             return
         # lingering connections are flushed by ctx.term() (ctx.lingering)
-        self.drain_deadline = self.now() + 2000
+        ms = 5000 if linger < 0 or linger > 5000 else linger
+        self.drain_deadline = self.now() + ms
         self.ctx.lingering.append(_Drain(self))
-        self.reactor.call_later(2000, self._close_if_closing)
+        self.reactor.call_later(ms, self._close_if_closing)
 
     def _close_if_closing(self):
         if self.closing:
@@ -475,7 +478,7 @@ class SerialListener:
         if not self.active:
             return
         self.active = False
-        self.h.release(self)
+        self.h.release(self, self.sock.options.linger)
         self.sock.monitor_event(C.EVENT_CLOSED, self.address, -1)
 
 
@@ -543,7 +546,7 @@ class SerialConnecter:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
-        self.h.release(self)
+        self.h.release(self, self.sock.options.linger)
         e, self.engine = self.engine, None
         if e is not None:
             e.origin = None
