@@ -238,6 +238,8 @@ class Rig:
             self.cable = PtyCable(seed=1, a_tty=uart, a_baud=int(self.baud)).start()
             self.device = BoardDevice(bundle, board, config.getoption("--board-uart"), self.baud)
         else:
+            if micropython_binary() is None:
+                pytest.skip("the virtual device needs the MicroPython unix port (.venv/bin/micropython)")
             self.cable = PtyCable(seed=1).start()
             self.device = VirtualDevice(bundle, config.getoption("--heap"), self.cable.a_path, self.baud)
         self.gateways = []
