@@ -67,10 +67,13 @@ def attach(ctx, sock, ep, addr, binding, opener, link_kw=None):
         if link_kw is None:
             link_kw = link_options(ep.params)
         h = SerialLink(ctx, address, opener, link_kw)
+        if binding:  # a bind fails at once on a missing device; a connect waits for it
+            h.opens = -1
         err = h.start()
         if err is not None and binding:
             h.close()
             raise ZMQError(C.ENODEV, "cannot open %s: %s" % (address, err))
+        h.opens = max(h.opens, 0)
         links[ep.path] = h
     elif h.closing:  # its last user left moments ago: keep it
         h.closing = False
@@ -159,7 +162,8 @@ class SerialLink:
         self._busy = False
         self.reopen_timer = None
         self.drain_deadline = 0
-        self.opens = 0  # successful device opens
+        self.opens = 0  # successful device opens (-1: the first, silent on failure)
+        self._told = False  # "cannot open" logged for this outage
 
     def fileno(self):
         return self.fd
@@ -181,20 +185,22 @@ class SerialLink:
         try:
             dev = self.opener()
         except OSError as e:
-            if self.opens == 0 and self.reopen_timer is None:
+            if not self._told and self.opens >= 0:
+                self._told = True  # once per outage
                 self.ctx.log("edgezmq: %s: cannot open (%s); retrying" % (self.address, e))
             self.reopen_timer = self.reactor.call_later(REOPEN_MS, self.start)
             return e
+        self._told = False
         self.dev = dev
         self.pobj = dev.pobj
         self.fd = self.pobj if isinstance(self.pobj, int) else -1
         self._want_w = False
         self.reactor.add(self)
         self.active = True
-        if self.opens:
+        if self.opens > 0:
             self.ctx.log("edgezmq: %s: device is back" % self.address)
             self.link.reset("device reopened")
-        self.opens += 1
+        self.opens = self.opens + 1 if self.opens > 0 else 1
         self.service()
         return None
 
@@ -203,6 +209,7 @@ class SerialLink:
         if self.dev is None:
             return
         self.ctx.log("edgezmq: %s: device lost (%s); reopening" % (self.address, why))
+        self._told = True  # that says it
         self._drop_device()
         self.link.reset("device lost")
         self._events()

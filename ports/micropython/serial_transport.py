@@ -50,13 +50,15 @@ class UartDevice:
     """machine.UART(n): the board's hardware UART."""
 
     def __init__(self, idx, baud, params):
-        from machine import UART, Pin
-
+        try:
+            from machine import UART, Pin
+        except ImportError:
+            raise OSError(errno.ENODEV, "no machine.UART on this port") from None
         kw = {"baudrate": baud}
         for k in ("tx", "rx"):
             v = params.get(k)
-            if v:
-                kw[k] = Pin(int(v))
+            if v:  # a pin number, or a name where the port uses names ("PA2")
+                kw[k] = Pin(int(v) if v.isdigit() else v)
         kw["rxbuf"] = int(params.get("rxbuf") or 1024)
         kw["txbuf"] = int(params.get("txbuf") or 512)
         try:
