@@ -3,19 +3,32 @@
 `import edgezmq as zmq` runs ordinary pyzmq programs: the names here are a
 pyzmq-compatible subset with libzmq's numbers.
 """
-from .constants import *  # noqa: F401,F403
+import sys
+
 from .context import Context
-from .errors import (  # noqa: F401
-    Again,
-    ContextTerminated,
-    NotDone,
-    ZMQBaseError,
-    ZMQError,
-    ZMQVersionError,
-    strerror,
-)
-from .poll import Poller, select  # noqa: F401
+from .errors import Again, ContextTerminated, ZMQBaseError, ZMQError, strerror  # noqa: F401
 from .socket import Socket
+
+if sys.implementation.name != "micropython":
+    from .constants import *  # noqa: F401,F403
+    from .errors import NotDone, ZMQVersionError  # noqa: F401
+    from .poll import Poller, select  # noqa: F401
+else:
+    # A device imports only what a socket needs: the ~150 constants are not
+    # copied here (each name costs heap) and Poller is loaded on first use.
+    def __getattr__(name):
+        if name == "Poller" or name == "select":
+            from . import poll as m
+        elif name == "NotDone" or name == "ZMQVersionError":
+            from . import errors as m
+        elif name.isupper():
+            from . import constants as m
+        else:  # a submodule not imported yet: `from . import z85` lands here
+            __import__(__name__ + "." + name)
+            return globals()[name]
+        v = getattr(m, name)
+        globals()[name] = v
+        return v
 
 __version__ = "0.1.0"
 VERSION = (0, 1, 0)
