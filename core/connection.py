@@ -142,7 +142,7 @@ class Connection:
                     raise ProtocolError("unencrypted data frame on a %s connection" % self.mech.name.decode())
                 self._on_box(buf, n)
                 return
-            self._on_data(flags & FLAG_MORE, buf, n)
+            self.owner.on_frame(flags & FLAG_MORE, buf, n)  # _on_data, inlined: per frame
             return
         if self.state != HANDSHAKE:
             raise ProtocolError("frame after close")

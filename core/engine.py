@@ -174,7 +174,8 @@ class Engine:
         if self.sock.closed:
             self.ctx.pool.give(buf)  # lingering after close: input is discarded
             return
-        self.pipe.on_frame(more, buf, n)
+        # StreamPipe.on_frame, inlined: this runs for every received frame
+        self.sock.pattern.on_pipe_frame(self.pipe, more, buf, n)
 
     def on_subscription(self, topic, on):
         if self.pipe is not None:
