@@ -1,5 +1,7 @@
 """The pyzmq-compatible Socket: options, endpoints, and blocking send/recv
 that drive the context's reactor until they can return."""
+import sys
+
 from . import constants as C
 from . import endpoint as E
 from . import options as O
@@ -8,6 +10,7 @@ from ._compat import ticks_diff, ticks_ms
 from .errors import Again, ContextTerminated, ZMQError
 from .transport import Connecter, Listener
 
+_MICROPY = sys.implementation.name == "micropython"
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
 # MicroPython: an instance __dict__ is read-only, so plain attributes are set
 # past __setattr__ this way (works the same on CPython)
@@ -66,6 +69,12 @@ class Socket:
     def __getattr__(self, name):
         opt = O.NAMES.get(name)
         if opt is None:
+            if _MICROPY and name[0] != "_":  # a convenience left out of the class
+                from .sugar import METHODS
+
+                fn = METHODS.get(name)
+                if fn is not None:
+                    return lambda *a, **k: fn(self, *a, **k)
             raise AttributeError(name)
         return self.getsockopt(opt)
 
@@ -111,16 +120,6 @@ class Socket:
     set = setsockopt
     get = getsockopt
 
-    def setsockopt_string(self, option, value, encoding="utf-8"):
-        self.setsockopt(option, value.encode(encoding))
-
-    def getsockopt_string(self, option, encoding="utf-8"):
-        v = self.getsockopt(option)
-        return v.decode(encoding) if isinstance(v, bytes) else v
-
-    set_string = setsockopt_string
-    get_string = getsockopt_string
-
     def subscribe(self, topic):
         self.setsockopt(C.SUBSCRIBE, topic)
 
@@ -150,12 +149,6 @@ class Socket:
                 self.listeners[addr] = self.listeners[address]
             _setraw(self, "last_endpoint", address.encode())
         return self
-
-    def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
-        if isinstance(addr, bytes):
-            addr = addr.decode()
-        self.bind("%s:*" % addr)
-        return int(self.last_endpoint.decode().rsplit(":", 1)[1])
 
     def connect(self, addr):
         self._check_open()
@@ -281,19 +274,6 @@ class Socket:
 
     send_unicode = send_string
 
-    def send_json(self, obj, flags=0, **kwargs):
-        import json
-
-        return self.send(json.dumps(obj).encode(), flags)
-
-    def send_pyobj(self, obj, flags=0, protocol=-1, **kwargs):
-        import pickle  # port-ok: CPython only
-
-        return self.send(pickle.dumps(obj, protocol if protocol >= 0 else pickle.HIGHEST_PROTOCOL), flags)
-
-    def send_serialized(self, msg, serialize, flags=0, copy=True, **kwargs):
-        return self.send_multipart(serialize(msg), flags)
-
     # -- receiving ------------------------------------------------------------
     def _recv_frame(self, flags):
         self._check_open()
@@ -357,29 +337,6 @@ class Socket:
 
     recv_unicode = recv_string
 
-    def recv_json(self, flags=0, **kwargs):
-        import json
-
-        return json.loads(self.recv(flags))
-
-    def recv_pyobj(self, flags=0):
-        import pickle  # port-ok: CPython only
-
-        return pickle.loads(self.recv(flags))
-
-    def recv_serialized(self, deserialize, flags=0, copy=True):
-        return deserialize(self.recv_multipart(flags))
-
-    def get_stats(self):
-        """A snapshot of the delivery counters: sent/received (whole messages),
-        dropped_hwm (PUB at SNDHWM, ROUTER unroutable or at SNDHWM),
-        dropped_linger, dropped_disconnect, connects, disconnects,
-        handshake_failures, protocol_errors, heartbeat_timeouts."""
-        with self.ctx.lock:
-            st = dict(self.stats)
-            st["dropped_hwm"] = self.pattern.dropped
-            return st
-
     # -- polling ------------------------------------------------------------
     def poll_events(self):
         ev = 0
@@ -390,14 +347,6 @@ class Socket:
         if self.pattern.writable():
             ev |= C.POLLOUT
         return ev
-
-    def poll(self, timeout=None, flags=C.POLLIN):
-        from .poll import Poller
-
-        p = Poller()
-        p.register(self, flags)
-        evts = dict(p.poll(timeout))
-        return evts.get(self, 0)
 
     # -- lifetime -------------------------------------------------------------
     def _check_open(self):
@@ -436,28 +385,6 @@ class Socket:
             ctx.forget_socket(self)
             ctx.wake_waiters()
 
-    def monitor(self, addr, events=C.EVENT_ALL):
-        from .monitor import Monitor
-
-        with self.ctx.lock:
-            if addr is None:
-                for m in self.monitors:
-                    m.stop()
-                self.monitors.clear()
-                return
-            self.monitors.append(Monitor(self, addr, events))
-
-    def get_monitor_socket(self, events=C.EVENT_ALL, addr=None):
-        if addr is None:
-            addr = "inproc://monitor.s-%d" % id(self)
-        self.monitor(addr, events)
-        s = self.ctx.socket(C.PAIR)
-        s.connect(addr)
-        return s
-
-    def disable_monitor(self):
-        self.monitor(None, 0)
-
     def fileno(self):
         return self.ctx.waker_fd()
 
@@ -480,3 +407,9 @@ class Socket:
 def _os_errno(e, default):
     n = e.args[0] if e.args and isinstance(e.args[0], int) else default
     return n
+
+
+if not _MICROPY:  # CPython: the conveniences are ordinary methods (core/sugar.py)
+    from .sugar import install
+
+    install(Socket)

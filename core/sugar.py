@@ -1,0 +1,129 @@
+"""Socket conveniences a device seldom needs: string options, JSON, pickle,
+serializers, the monitor, bind_to_random_port, get_stats and poll.
+
+CPython installs them as ordinary Socket methods when socket.py is imported,
+so the pyzmq surface is unchanged. MicroPython leaves them out of the class
+(each method costs heap) and Socket.__getattr__ loads this module the first
+time one of them is looked up, so they still work there, bound on the fly.
+"""
+from . import constants as C
+
+
+def setsockopt_string(self, option, value, encoding="utf-8"):
+    self.setsockopt(option, value.encode(encoding))
+
+
+def getsockopt_string(self, option, encoding="utf-8"):
+    v = self.getsockopt(option)
+    return v.decode(encoding) if isinstance(v, bytes) else v
+
+
+def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
+    if isinstance(addr, bytes):
+        addr = addr.decode()
+    self.bind("%s:*" % addr)
+    return int(self.last_endpoint.decode().rsplit(":", 1)[1])
+
+
+def send_json(self, obj, flags=0, **kwargs):
+    import json
+
+    return self.send(json.dumps(obj).encode(), flags)
+
+
+def send_pyobj(self, obj, flags=0, protocol=-1, **kwargs):
+    import pickle  # port-ok: CPython only
+
+    return self.send(pickle.dumps(obj, protocol if protocol >= 0 else pickle.HIGHEST_PROTOCOL), flags)
+
+
+def send_serialized(self, msg, serialize, flags=0, copy=True, **kwargs):
+    return self.send_multipart(serialize(msg), flags)
+
+
+def recv_json(self, flags=0, **kwargs):
+    import json
+
+    return json.loads(self.recv(flags))
+
+
+def recv_pyobj(self, flags=0):
+    import pickle  # port-ok: CPython only
+
+    return pickle.loads(self.recv(flags))
+
+
+def recv_serialized(self, deserialize, flags=0, copy=True):
+    return deserialize(self.recv_multipart(flags))
+
+
+def get_stats(self):
+    """A snapshot of the delivery counters: sent/received (whole messages),
+    dropped_hwm (PUB at SNDHWM, ROUTER unroutable or at SNDHWM),
+    dropped_linger, dropped_disconnect, connects, disconnects,
+    handshake_failures, protocol_errors, heartbeat_timeouts."""
+    with self.ctx.lock:
+        st = dict(self.stats)
+        st["dropped_hwm"] = self.pattern.dropped
+        return st
+
+
+def poll(self, timeout=None, flags=C.POLLIN):
+    from .poll import Poller
+
+    p = Poller()
+    p.register(self, flags)
+    evts = dict(p.poll(timeout))
+    return evts.get(self, 0)
+
+
+def monitor(self, addr, events=C.EVENT_ALL):
+    from .monitor import Monitor
+
+    with self.ctx.lock:
+        if addr is None:
+            for m in self.monitors:
+                m.stop()
+            self.monitors.clear()
+            return
+        self.monitors.append(Monitor(self, addr, events))
+
+
+def get_monitor_socket(self, events=C.EVENT_ALL, addr=None):
+    if addr is None:
+        addr = "inproc://monitor.s-%d" % id(self)
+    self.monitor(addr, events)
+    s = self.ctx.socket(C.PAIR)
+    s.connect(addr)
+    return s
+
+
+def disable_monitor(self):
+    self.monitor(None, 0)
+
+
+# name -> function (pyzmq's aliases included)
+METHODS = {
+    "setsockopt_string": setsockopt_string,
+    "getsockopt_string": getsockopt_string,
+    "set_string": setsockopt_string,
+    "get_string": getsockopt_string,
+    "bind_to_random_port": bind_to_random_port,
+    "send_json": send_json,
+    "send_pyobj": send_pyobj,
+    "send_serialized": send_serialized,
+    "recv_json": recv_json,
+    "recv_pyobj": recv_pyobj,
+    "recv_serialized": recv_serialized,
+    "get_stats": get_stats,
+    "poll": poll,
+    "monitor": monitor,
+    "get_monitor_socket": get_monitor_socket,
+    "disable_monitor": disable_monitor,
+}
+
+
+def install(cls):
+    """Make them ordinary methods of cls (CPython)."""
+    for name, fn in METHODS.items():
+        setattr(cls, name, fn)
