@@ -1,32 +1,28 @@
 """pyzmq's exception classes, with libzmq errno values and messages."""
 from . import constants as C
 
-_MESSAGES = {
-    C.EAGAIN: "Resource temporarily unavailable",
-    C.EINVAL: "Invalid argument",
-    C.EFSM: "Operation cannot be accomplished in current state",
-    C.ETERM: "Context was terminated",
-    C.EHOSTUNREACH: "Host unreachable",
-    C.EMSGSIZE: "Message too long",
-    C.EPROTONOSUPPORT: "Protocol not supported",
-    C.ENOTSUP: "Operation not supported",
-    C.EADDRINUSE: "Address already in use",
-    C.EADDRNOTAVAIL: "Can't assign requested address",
-    C.ECONNREFUSED: "Connection refused",
-    C.ENOTSOCK: "Socket operation on non-socket",
-    C.ENOENT: "No such file or directory",
-    C.ENOMEM: "Cannot allocate memory",
-    C.EMTHREAD: "No thread available",
-    C.ENOCOMPATPROTO: "The protocol is not compatible with the socket type",
-    C.ENODEV: "No such device",
-    C.ETIMEDOUT: "Connection timed out",
-    C.ENOTCONN: "Transport endpoint is not connected",
-}
+# "|errno:text" pairs: one string costs less heap than a dict of strings
+_MESSAGES = (
+    "|11:Resource temporarily unavailable|22:Invalid argument|"
+    "156384763:Operation cannot be accomplished in current state|156384765:Context was terminated|"
+    "113:Host unreachable|90:Message too long|93:Protocol not supported|95:Operation not supported|"
+    "98:Address already in use|99:Can't assign requested address|111:Connection refused|"
+    "88:Socket operation on non-socket|2:No such file or directory|12:Cannot allocate memory|"
+    "156384766:No thread available|156384764:The protocol is not compatible with the socket type|"
+    "19:No such device|110:Connection timed out|107:Transport endpoint is not connected|"
+)
 
 
 def strerror(errno):
     """Return libzmq's text for an errno value."""
-    return _MESSAGES.get(errno, "Unknown error %d" % errno)
+    if errno == 11:  # EAGAIN, the common one (every NOBLOCK miss)
+        return "Resource temporarily unavailable"
+    key = "|%d:" % errno
+    i = _MESSAGES.find(key)
+    if i < 0:
+        return "Unknown error %d" % errno
+    i += len(key)
+    return _MESSAGES[i : _MESSAGES.index("|", i)]
 
 
 class ZMQBaseError(Exception):
