@@ -33,7 +33,10 @@ def bundle(tmp_path_factory):
     from edgezmq.ports.cpython import cmd_bundle
 
     out = str(tmp_path_factory.mktemp("mpbundle"))
-    cmd_bundle.build(out, mpy=cmd_bundle.find_mpy_cross() is not None)
+    tool = cmd_bundle.find_mpy_cross()
+    cmd_bundle.build(out, mpy=tool is not None)
+    if tool is not None:  # the device script too: compiling it on the device costs heap
+        subprocess.run([tool, "-o", os.path.join(out, "mp_device.mpy"), DEVICE], check=True)
     return out
 
 
@@ -41,7 +44,8 @@ class Device:
     """A running MicroPython process; lines of its stdout arrive on a queue."""
 
     def __init__(self, bundle, role, endpoint=None, heap=HEAP, extra=()):
-        args = [MP, "-X", "heapsize=" + heap, DEVICE, role]
+        script = ["-m", "mp_device"] if os.path.exists(os.path.join(bundle, "mp_device.mpy")) else [DEVICE]
+        args = [MP, "-X", "heapsize=" + heap] + script + [role]
         if endpoint:
             args.append(endpoint)
         args.extend(extra)

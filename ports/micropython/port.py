@@ -123,7 +123,7 @@ class MicroPythonPort:
     name = "micropython"
     default_io_threads = 0
 
-    def __init__(self, pool_count=8, pool_size=512, heap_ok=True, rx_size=1024):
+    def __init__(self, pool_count=4, pool_size=512, heap_ok=True, rx_size=512):
         self.pool_count = pool_count
         self.pool_size = pool_size
         self.heap_ok = heap_ok
