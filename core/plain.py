@@ -1,8 +1,9 @@
 """PLAIN (RFC 24): username/password in clear, checked by a ZAP handler.
 
 Client: HELLO(username, password) -> WELCOME -> INITIATE(metadata) -> READY.
-The server asks the ZAP handler (RFC 27) when one is bound, and accepts any
-credentials otherwise, as libzmq does. This module also holds the ZAP
+The server asks the ZAP handler (RFC 27) bound at inproc://zeromq.zap.01 and
+refuses every client when none is bound, as libzmq 4.3 does (it closes the
+connection without ERROR): PLAIN without a handler would let anyone in. This module also holds the ZAP
 request/reply logic that CURVE's server reuses (ZapServer).
 
 Refusals: when the ZAP handler answers 400 or 500 the server appends an
@@ -193,11 +194,10 @@ class PlainMechanism(ZapServer):
         ulen = pos - 1
         pos += 1
         self.username = data[1 : 1 + ulen]
-        if self.config.zap_available:
-            self._state = _WAIT_ZAP
-            self._zap_ask((self.username, data[pos:]))
-        else:
-            self._zap_ok()
+        if not self.config.zap_available:
+            raise ProtocolError("PLAIN: no ZAP handler bound, client refused")
+        self._state = _WAIT_ZAP
+        self._zap_ask((self.username, data[pos:]))
 
     def _zap_ok(self):
         self.out.append(command(b"WELCOME"))

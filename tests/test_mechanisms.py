@@ -64,7 +64,7 @@ def det_random(seed):
 # --- building mechanisms ---------------------------------------------------
 
 
-def plain_pair(zap=False, username=b"admin", password=b"secret"):
+def plain_pair(zap=True, username=b"admin", password=b"secret"):
     sc = MechanismConfig()
     sc.plain_server = True
     sc.zap_available = zap
@@ -117,6 +117,8 @@ def zap_handler(status=b"200", user_id=b"alice", meta=b"", text=b"OK", log=None)
 
 def run(client, server, zap=None, transcript=None):
     """Pass commands both ways until both are ready (or one raises)."""
+    if zap is None:
+        zap = zap_handler(b"200", b"")  # a handler that lets everyone in
     client.start()
     server.start()
     for _ in range(10):
@@ -141,8 +143,28 @@ def run(client, server, zap=None, transcript=None):
 # --- PLAIN -----------------------------------------------------------------
 
 
-def test_plain_handshake_without_zap_accepts_anyone():
-    client, server = plain_pair(zap=False, username=b"who", password=b"ever")
+def feed(server, body):
+    """on_command, then answer a pending ZAP request with 200 (as a handler would)."""
+    server.on_command(body)
+    if server.zap_request is not None:
+        req, server.zap_request = server.zap_request, None
+        server.on_zap_reply([b"", b"1.0", req[2], b"200", b"OK", b"", b""])
+
+
+def test_plain_server_without_zap_refuses_everyone():
+    """libzmq 4.3: a PLAIN server with no ZAP handler closes every client, without ERROR."""
+    client, server = plain_pair(zap=False)
+    client.start()
+    server.start()
+    with pytest.raises(ProtocolError, match="no ZAP handler"):
+        server.on_command(client.out.pop(0))
+    assert server.out == [] and not server.ready
+    with pytest.raises(ProtocolError):
+        server.on_command(b"\x08INITIATE")
+
+
+def test_plain_handshake_with_accepting_zap():
+    client, server = plain_pair(username=b"who", password=b"ever")
     tr = run(client, server, transcript=[])
     assert client.ready and server.ready
     assert [d for d, _ in tr] == ["c", "s", "c", "s"]
@@ -270,13 +292,13 @@ def test_plain_server_rejects_bad_initiate_and_late_commands():
     client, server = plain_pair()
     client.start()
     server.start()
-    server.on_command(client.out.pop(0))
+    feed(server, client.out.pop(0))
     with pytest.raises(ProtocolError):
         server.on_command(b"\x05HELLO\x00\x00")  # second HELLO
     client, server = plain_pair()
     client.start()
     server.start()
-    server.on_command(client.out.pop(0))
+    feed(server, client.out.pop(0))
     with pytest.raises(ProtocolError):
         server.on_command(b"\x08INITIATE\x05Hello\x00\x00\x00\x09World")  # overlong value
     client, server = plain_pair()
@@ -917,8 +939,8 @@ def test_fuzz_plain_server(body, as_initiate):
     server.start()
     try:
         if as_initiate:
-            server.on_command(P_HELLO)
-        server.on_command(body)
+            feed(server, P_HELLO)
+        feed(server, body)
     except ProtocolError:
         assert not server.ready
         return
@@ -934,7 +956,7 @@ def test_fuzz_plain_initiate(body):
     client, server = plain_pair()
     client.start()
     server.start()
-    server.on_command(client.out.pop(0))
+    feed(server, client.out.pop(0))
     try:
         server.on_command(body)
     except ProtocolError:
