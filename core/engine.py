@@ -6,13 +6,13 @@ It reads while the socket's receive queue is under RCVHWM, writes whatever
 the connection queued, and closes with a logged reason on any error.
 """
 from . import constants as C
-from ._compat import ticks_ms
+from ._compat import const, ticks_ms
 from .connection import READY, Connection
 from .errors import ProtocolError
 from .pipe import StreamPipe
 
-_MAX_READS = 16  # reads per readiness event, so one busy peer cannot starve others
-_COALESCE = 16384  # a batch of back-to-back messages is written once this big
+_MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
+_COALESCE = const(16384)  # a batch of back-to-back messages is written once this big
 
 
 class Engine:

@@ -1,10 +1,11 @@
 """Socket options: defaults as libzmq's, validation, and pyzmq attribute names."""
 from . import constants as C
+from ._compat import const
 from .errors import ZMQError
 
-_INT = 0
-_BYTES = 1
-_BOOL = 2
+_INT = const(0)
+_BYTES = const(1)
+_BOOL = const(2)
 
 # option number -> (attribute, kind, minimum)
 SPEC = {
@@ -44,13 +45,18 @@ SPEC = {
 }
 
 # pyzmq attribute name -> option number (sock.linger = 0)
-NAMES = {}
-for _num, _spec in SPEC.items():
-    NAMES[_spec[0]] = _num
-NAMES["routing_id"] = C.ROUTING_ID
-NAMES["hwm"] = C.HWM
-for _n in ("subscribe", "unsubscribe", "last_endpoint", "rcvmore", "type", "events", "mechanism", "fd"):
-    NAMES[_n] = getattr(C, _n.upper())
+def _names():
+    d = {}
+    for num, spec in SPEC.items():
+        d[spec[0]] = num
+    d["routing_id"] = C.ROUTING_ID
+    d["hwm"] = C.HWM
+    for n in ("subscribe", "unsubscribe", "last_endpoint", "rcvmore", "type", "events", "mechanism", "fd"):
+        d[n] = getattr(C, n.upper())
+    return d
+
+
+NAMES = _names()
 
 
 class Options:

@@ -78,7 +78,10 @@ def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str 
             written.append(rel)
             continue
         dst = dst[:-3] + ".mpy"
-        cmd = [tool, "-o", dst, "-s", rel.replace(os.sep, "/")]
+        # the source name recorded for tracebacks is interned on the device:
+        # the bare module name ("engine") is already a name the code uses,
+        # where "edgezmq/engine.py" would cost a string of its own per module
+        cmd = [tool, "-o", dst, "-s", os.path.basename(rel)[:-3]]
         if native:
             cmd.append("-march=" + march)
         cmd.append(src)

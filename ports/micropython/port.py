@@ -9,16 +9,19 @@ import os
 import select
 import socket
 
+from micropython import const
+
 _EAGAIN = errno.EAGAIN
 # connect() in progress: EINPROGRESS (unix, lwIP), EAGAIN on some lwIP builds,
 # ETIMEDOUT is what old ESP32 builds raise for a non-blocking connect
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, getattr(errno, "EALREADY", 114), errno.ETIMEDOUT)
-_POLLIN = select.POLLIN
-_POLLOUT = select.POLLOUT
-_POLLERR = getattr(select, "POLLERR", 8) | getattr(select, "POLLHUP", 16)
+# select's event bits are MicroPython's own (MP_STREAM_POLL_*), the same on every port
+_POLLIN = const(1)
+_POLLOUT = const(4)
+_POLLERR = const(8 | 16)  # ERR | HUP
 _AF_UNIX = getattr(socket, "AF_UNIX", None)
-_IPPROTO_TCP = 6
-_TCP_NODELAY = 1
+_IPPROTO_TCP = const(6)
+_TCP_NODELAY = const(1)
 
 
 class Poller:
