@@ -45,19 +45,19 @@ def compatible(mine, peer_name):
 
 
 class Options:
-    """Per-connection settings copied from the socket when the stream opens."""
+    """Per-connection settings copied from the socket when the stream opens
+    (defaults as class attributes: an instance holds only what is set)."""
 
-    def __init__(self):
-        self.socket_type = 0
-        self.mechanism = b"NULL"
-        self.as_server = False
-        self.identity = b""
-        self.maxmsgsize = -1
-        self.heartbeat_ivl = 0
-        self.heartbeat_ttl = 0
-        self.heartbeat_timeout = -1
-        self.mech_config = None
-        self.peer_address = b""
+    socket_type = 0
+    mechanism = b"NULL"
+    as_server = False
+    identity = b""
+    maxmsgsize = -1
+    heartbeat_ivl = 0
+    heartbeat_ttl = 0
+    heartbeat_timeout = -1
+    mech_config = None
+    peer_address = b""
 
 
 class Connection:

@@ -60,42 +60,45 @@ NAMES = _names()
 
 
 class Options:
+    # libzmq's defaults as class attributes: a socket stores only what it
+    # changes (on MicroPython each instance attribute costs heap)
+    sndhwm = 1000
+    rcvhwm = 1000
+    linger = -1
+    rcvtimeo = -1
+    sndtimeo = -1
+    identity = b""
+    router_mandatory = 0
+    reconnect_ivl = 100
+    reconnect_ivl_max = 0
+    maxmsgsize = -1
+    heartbeat_ivl = 0
+    heartbeat_ttl = 0
+    heartbeat_timeout = -1
+    handshake_ivl = 30000
+    backlog = 100
+    immediate = 0
+    ipv6 = 0
+    xpub_verbose = 0
+    tcp_keepalive = -1
+    sndbuf = -1
+    rcvbuf = -1
+    connect_timeout = 0
+    plain_server = 0
+    plain_username = b""
+    plain_password = b""
+    curve_server = 0
+    curve_publickey = b""
+    curve_secretkey = b""
+    curve_serverkey = b""
+    zap_domain = b""
+    conflate = 0
+    req_relaxed = 0
+    req_correlate = 0
+    mechanism = C.NULL
+
     def __init__(self, socket_type):
         self.socket_type = socket_type
-        self.sndhwm = 1000
-        self.rcvhwm = 1000
-        self.linger = -1
-        self.rcvtimeo = -1
-        self.sndtimeo = -1
-        self.identity = b""
-        self.router_mandatory = 0
-        self.reconnect_ivl = 100
-        self.reconnect_ivl_max = 0
-        self.maxmsgsize = -1
-        self.heartbeat_ivl = 0
-        self.heartbeat_ttl = 0
-        self.heartbeat_timeout = -1
-        self.handshake_ivl = 30000
-        self.backlog = 100
-        self.immediate = 0
-        self.ipv6 = 0
-        self.xpub_verbose = 0
-        self.tcp_keepalive = -1
-        self.sndbuf = -1
-        self.rcvbuf = -1
-        self.connect_timeout = 0
-        self.plain_server = 0
-        self.plain_username = b""
-        self.plain_password = b""
-        self.curve_server = 0
-        self.curve_publickey = b""
-        self.curve_secretkey = b""
-        self.curve_serverkey = b""
-        self.zap_domain = b""
-        self.conflate = 0
-        self.req_relaxed = 0
-        self.req_correlate = 0
-        self.mechanism = C.NULL
 
     def set(self, option, value):
         spec = SPEC.get(option)
