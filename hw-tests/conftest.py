@@ -254,8 +254,18 @@ class Rig:
         g = Gateway("serial://%s?baud=%s" % (path or self.cable.b_path, self.baud), tcp_ep, connect, **kw)
         g.endpoint = tcp_ep
         self.gateways.append(g)
-        g.log.expect("link up")
-        return g
+        end = time.monotonic() + T
+        while True:  # fail fast (with the device's output) if the device died
+            try:
+                g.log.expect("link up", timeout=1.0)
+                return g
+            except AssertionError:
+                proc = getattr(self.device, "proc", None)
+                if proc is not None and proc.poll() is not None:
+                    out = self.device.out.all if self.device.out else []
+                    raise AssertionError("the device exited (%s):\n%s" % (proc.returncode, "\n".join(out[-30:]))) from None
+                if time.monotonic() > end or g.proc.poll() is not None:
+                    raise
 
     def close(self):
         self.device.kill()
