@@ -14,7 +14,9 @@ Real board: the bundle and hw_device.py are copied with mpremote over
 DEVICE (the board's USB REPL); the board's UART (--board-uart, default
 uart1) is wired to a USB-serial adapter on the host (--uart). The relay
 sits between that adapter and a pty the gateway opens, so the same fault
-injection applies. Resetting the board is `mpremote reset`.
+injection applies. Resetting the board is `mpremote reset`. Without --uart
+only test_link_over_the_console runs (serial://stdio: the link on the
+board's USB REPL port itself, opened by the gateway).
 """
 import os
 import queue
@@ -234,7 +236,8 @@ class Rig:
         if board:
             uart = config.getoption("--uart")
             if not uart:
-                pytest.skip("a real board needs --uart (the host adapter wired to the board's UART)")
+                pytest.skip("needs --uart (the host adapter wired to the board's UART); "
+                            "without it only test_link_over_the_console runs")
             self.cable = PtyCable(seed=1, a_tty=uart, a_baud=int(self.baud)).start()
             self.device = BoardDevice(bundle, board, config.getoption("--board-uart"), self.baud)
         else:

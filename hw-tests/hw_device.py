@@ -5,7 +5,8 @@
 #   micropython -X heapsize=H hw_device.py ROLE ENDPOINT [ARGS...]
 #
 # Roles (every one serves until killed or reset):
-#   pub ENDPOINT [bind|connect] [PERIOD_MS] [SIZE]  PUB: [b"seq", b"BOOT EPOCH SEQ", payload(SEQ)]
+#   pub ENDPOINT [bind|connect] [PERIOD_MS] [SIZE] [SECONDS]
+#                                                    PUB: [b"seq", b"BOOT EPOCH SEQ", payload(SEQ)]
 #   rep ENDPOINT                                     REP: replies b"re:" + each frame
 #   curve_rep ENDPOINT SERVER_SECRET_Z85             REP as a CURVE server
 #   req ENDPOINT N                                   REQ (connects out): N requests
@@ -44,7 +45,7 @@ def pump(ctx, ms):
         ctx.reactor.run_once(left)
 
 
-def run_pub(ctx, ep, how="bind", period=20, size=64):
+def run_pub(ctx, ep, how="bind", period=20, size=64, seconds=0):
     s = ctx.socket(zmq.PUB)
     # the heap bounds what waits while the line is slow or down: the
     # connection's send buffer is one bytearray that grows to HWM messages
@@ -55,7 +56,8 @@ def run_pub(ctx, ep, how="bind", period=20, size=64):
     print("READY boot=%d" % boot)
     seq = 0
     shown = -1
-    while True:
+    start = time.ticks_ms()
+    while not seconds or time.ticks_diff(time.ticks_ms(), start) < seconds * 1000:
         epoch = s.stats["connects"]
         if epoch != shown and epoch:
             shown = epoch
@@ -108,7 +110,7 @@ def main(role, ep, *args):
     ctx = zmq.Context()
     if role == "pub":
         run_pub(ctx, ep, args[0] if args else "bind", int(args[1]) if len(args) > 1 else 20,
-                int(args[2]) if len(args) > 2 else 64)
+                int(args[2]) if len(args) > 2 else 64, int(args[3]) if len(args) > 3 else 0)
     elif role == "rep":
         run_rep(ctx, ep)
     elif role == "curve_rep":

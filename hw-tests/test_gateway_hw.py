@@ -7,11 +7,12 @@ on timing. Figures (recovery after a cable pull, link statistics) are
 printed: run with -s to see them.
 """
 import os
+import subprocess
 import time
 
 import pytest
 from conftest import T, free_port
-from ptyrelay import Faults
+from ptyrelay import Faults, PtyCable
 
 zmq = pytest.importorskip("zmq")
 
@@ -219,8 +220,6 @@ def test_gateway_reopens_a_device_that_comes_back(rig, pz, tmp_path):
     the gateway notices, reopens it and the link restarts by itself."""
     if not rig.virtual:
         pytest.skip("needs the virtual device")
-    from ptyrelay import PtyCable
-
     tty = str(tmp_path / "ttyGW")
     os.symlink(rig.cable.b_path, tty)
     out = rig.device.start("pub", "bind", "10", "64")
@@ -306,3 +305,47 @@ def test_device_heap_for_the_serial_path(rig, pz):
     assert mem["import_serial"] < 40000
     assert mem["bind_link"] < 10000
     assert mem["connection"] < 10000
+
+
+def test_link_over_the_console(request, hw_bundle, pz):
+    """serial://stdio: the link shares the board's one USB cable with the REPL
+    (no UART adapter). Virtual: the device's stdin/stdout are the pty; its own
+    prints are line noise the link drops. Board: started with
+    `mpremote exec --no-follow`, then the gateway opens the REPL port itself."""
+    from conftest import PY, BoardDevice, Gateway, micropython_binary
+
+    board = request.config.getoption("--device")
+    baud = request.config.getoption("--baud")
+    call = "import hw_device; hw_device.main('pub', 'serial://stdio', 'bind', '20', '64', '30')"
+    cable = dev = None
+    if board:
+        BoardDevice(hw_bundle, board, "", baud)  # deploys
+        subprocess.run([PY, "-m", "mpremote", "connect", board, "soft-reset"], capture_output=True)
+        subprocess.run([PY, "-m", "mpremote", "connect", board, "exec", "--no-follow", call], check=True)
+        path = board
+    else:
+        if micropython_binary() is None:
+            pytest.skip("needs the MicroPython unix port")
+        cable = PtyCable(seed=4).start()
+        fd = os.open(cable.a_path, os.O_RDWR | os.O_NOCTTY)
+        dev = subprocess.Popen([micropython_binary(), "-X", "heapsize=" + request.config.getoption("--heap"),
+                                "-c", call], stdin=fd, stdout=fd, stderr=subprocess.DEVNULL,
+                               env=dict(os.environ, MICROPYPATH=hw_bundle))
+        os.close(fd)
+        path = cable.b_path
+    port = free_port()
+    gw = Gateway("serial://%s?baud=%s" % (path, baud), "tcp://127.0.0.1:%d" % port)
+    try:
+        gw.log.expect("link up")
+        sub = sub_socket(pz, "tcp://127.0.0.1:%d" % port)
+        chk = SeqCheck(64)
+        for _ in range(30):
+            chk.feed(sub.recv_multipart())
+        assert len(chk.order) == 1
+    finally:
+        gw.stop()
+        if dev is not None:
+            dev.kill()
+            dev.wait()
+        if cable is not None:
+            cable.stop()

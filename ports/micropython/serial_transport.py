@@ -2,6 +2,7 @@
 
     serial://uart0?baud=115200&tx=0&rx=1     machine.UART(0, 115200, tx=Pin(0), rx=Pin(1))
     serial:///dev/ttyUSB0?baud=115200        unix port: the tty opened as a file
+    serial://stdio                           the console (USB CDC): the link shares the REPL's cable
 
 Options besides the link's (core/serialtransport.py): `tx`, `rx` (pin
 numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
@@ -83,10 +84,58 @@ class UartDevice:
             pass
 
 
+class StdioDevice:
+    """The board's console (USB CDC or REPL UART) as the line: one USB cable
+    for power and link. Ctrl-C is disabled (0x03 is link data); the program
+    must print nothing (its output would be line noise). Untested on boards."""
+
+    def __init__(self):
+        import select
+        import sys
+
+        import micropython
+
+        try:
+            micropython.kbd_intr(-1)
+        except AttributeError:
+            pass
+        self.i = sys.stdin.buffer
+        self.o = sys.stdout.buffer
+        self.pobj = sys.stdin
+        self.p = select.poll()
+        self.p.register(sys.stdin, select.POLLIN)
+        self.one = bytearray(1)
+
+    def read_into(self, buf):
+        n = 0
+        one = self.one
+        size = len(buf)
+        while n < size and self.p.poll(0):
+            if not self.i.readinto(one):
+                break
+            buf[n] = one[0]
+            n += 1
+        return n
+
+    def write(self, data):
+        n = self.o.write(data)
+        return 0 if n is None else n
+
+    def close(self):
+        try:
+            import micropython
+
+            micropython.kbd_intr(3)
+        except (ImportError, AttributeError):
+            pass
+
+
 def opener(ep):
     p = ep.params
     baud = int(p.get("baud") or 115200)
     path = ep.path
+    if path == "stdio":
+        return StdioDevice
     if path.startswith("uart"):
         try:
             idx = int(path[4:])
