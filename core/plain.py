@@ -32,6 +32,17 @@ def as_bytes(v):
     return bytes(v)
 
 
+def zap_address(peer):
+    """RFC 27 / libzmq: the ZAP address is the peer's IP alone ("host:port" -> host),
+    which is what allow()/deny() lists hold."""
+    a = as_bytes(peer)
+    if a[:1] == b"[":
+        a = a[1:].split(b"]", 1)[0]
+    elif a.count(b":") >= 1 and a[a.rfind(b":") + 1 :].isdigit():
+        a = a[: a.rfind(b":")]
+    return a
+
+
 def error_command(reason):
     """ERROR command body: 1-byte reason length, reason (cut to 255)."""
     reason = as_bytes(reason)[:255]
@@ -63,7 +74,7 @@ class ZapServer(Mechanism):
             _ZAP_VERSION,
             self._zap_id,
             as_bytes(cfg.zap_domain),
-            as_bytes(self.peer_address),
+            zap_address(self.peer_address),
             as_bytes(cfg.routing_id),
             self.name,
         ] + [as_bytes(c) for c in credentials]

@@ -1,0 +1,633 @@
+"""PLAIN, CURVE and ZAP at socket level against real libzmq, and libzmq's
+security test cases replayed against edgezmq servers over raw TCP.
+
+libzmq runs in a separate process (tests/peers/pyzmq_auth_peer.py: the JSON
+peer of tests/peers/pyzmq_peer.py plus zmq.auth.ThreadAuthenticator); the
+edgezmq side authenticates with edgezmq.auth. Everything listens on 127.0.0.1
+and every wait is bounded.
+"""
+import os
+import socket
+import subprocess
+import sys
+import time
+
+import edgezmq as ez
+import pytest
+from edgezmq import z85
+from edgezmq.auth import ThreadAuthenticator, create_certificates
+from edgezmq.mechanism import MechanismConfig, create
+from edgezmq.ports.cpython.crypto import PyNaclCrypto
+from peers import remote
+
+pytest.importorskip("zmq")
+
+AUTH_PEER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "peers", "pyzmq_auth_peer.py")
+NACL = PyNaclCrypto()
+
+
+def _pair():
+    pk, sk = NACL.keypair()
+    return pk, sk
+
+
+SERVER = _pair()
+CLIENT = _pair()
+STRANGER = _pair()  # a client key no certificate vouches for
+
+
+class AuthPeer(remote.Peer):
+    """remote.Peer running the peer script with the ZAP command."""
+
+    def __init__(self):
+        self.pump = None
+        self.p = subprocess.Popen([sys.executable, AUTH_PEER], stdin=subprocess.PIPE,
+                                  stdout=subprocess.PIPE, text=True, bufsize=1)
+        while not self._read().get("ready"):
+            pass
+        self.n = 0
+
+    def auth(self, **kw):
+        r = self.call("auth", **kw)
+        assert r.get("ok"), r
+
+
+@pytest.fixture
+def peer():
+    p = AuthPeer()
+    yield p
+    p.close()
+
+
+@pytest.fixture
+def ctx():
+    c = ez.Context(io_threads=1)
+    c.log = lambda msg: None  # refused handshakes are expected here
+    yield c
+    c.destroy(linger=0)
+
+
+@pytest.fixture
+def certs(tmp_path):
+    """A directory holding the good client's public certificate only."""
+    d = tmp_path / "certs"
+    d.mkdir()
+    create_certificates(str(d), "client", keypair=(z85.encode(CLIENT[0]), z85.encode(CLIENT[1])))
+    os.remove(str(d / "client.key_secret"))  # the server side holds public keys only
+    return str(d)
+
+
+# --- both ends behind one interface -------------------------------------------
+
+
+def sec_opts(mech, role, good=True):
+    """Socket options for a server, a good client, or a bad one."""
+    if mech == "PLAIN":
+        if role == "server":
+            return {"plain_server": 1}
+        return {"plain_username": b"admin", "plain_password": b"secret" if good else b"wrong"}
+    if role == "server":
+        return {"curve_server": 1, "curve_secretkey": SERVER[1], "curve_publickey": SERVER[0]}
+    pk, sk = CLIENT if good else STRANGER
+    return {"curve_serverkey": SERVER[0], "curve_publickey": pk, "curve_secretkey": sk}
+
+
+class Local:
+    def __init__(self, ctx, stype, opts):
+        self.s = ctx.socket(getattr(ez, stype))
+        self.s.linger = 0
+        self.s.sndtimeo = 3000
+        for k, v in opts.items():
+            self.s.setsockopt(getattr(ez, k.upper()), v)
+
+    def bind(self):
+        self.s.bind("tcp://127.0.0.1:*")
+        return self.s.last_endpoint.decode()
+
+    def connect(self, ep):
+        self.s.connect(ep)
+
+    def subscribe(self, topic):
+        self.s.subscribe(topic)
+
+    def send(self, parts):
+        self.s.send_multipart(parts)
+
+    def recv(self, timeout=3000):
+        if not self.s.poll(timeout):
+            return None
+        return self.s.recv_multipart()
+
+    def close(self):
+        self.s.close(0)
+
+
+class Remote:
+    def __init__(self, peer, stype, opts):
+        self.r = peer.socket(stype, **opts)
+
+    def bind(self):
+        return self.r.bind("tcp://127.0.0.1:*")
+
+    def connect(self, ep):
+        self.r.connect(ep)
+
+    def subscribe(self, topic):
+        self.r.setopt("SUBSCRIBE", topic)
+
+    def send(self, parts):
+        self.r.send(parts)
+
+    def recv(self, timeout=3000):
+        return self.r.recv(timeout)
+
+    def close(self):
+        self.r.close()
+
+
+def make(side, ctx, peer, stype, opts):
+    return Local(ctx, stype, opts) if side == "edgezmq" else Remote(peer, stype, opts)
+
+
+def start_auth(side, ctx, peer, mech, certs):
+    """ZAP on the server's side: edgezmq.auth or zmq.auth, same policy."""
+    if side == "edgezmq":
+        a = ThreadAuthenticator(ctx)
+        a.start()
+        a.configure_plain(domain="*", passwords={"admin": "secret"})
+        a.configure_curve(domain="*", location=certs)
+        return a
+    peer.auth(passwords={"admin": "secret"}, curve=certs)
+    return None
+
+
+def exchange(server, client, pattern, tag, timeout=3000):
+    """One message through the pattern; -> True if it arrived intact."""
+    if pattern == "REQ-REP":
+        client.send([b"req", tag])
+        got = server.recv(timeout)
+        if got != [b"req", tag]:
+            return False
+        server.send([b"rep", tag])
+        return client.recv(timeout) == [b"rep", tag]
+    if pattern == "PUSH-PULL":
+        client.send([b"push", tag])
+        return server.recv(timeout) == [b"push", tag]
+    # PUB-SUB: the client subscribes (inside MESSAGE under CURVE); the server
+    # publishes until the subscription has arrived (slow joiner)
+    end = time.monotonic() + timeout / 1000.0
+    while time.monotonic() < end:
+        server.send([b"other", tag])  # filtered out by the subscription
+        server.send([b"t", tag])
+        got = client.recv(100)
+        if got is not None:
+            return got == [b"t", tag]
+    return False
+
+
+def try_bad(server, client, pattern):
+    """A refused client: nothing may reach the server (or the subscriber)."""
+    if pattern == "PUB-SUB":
+        return exchange(server, client, pattern, b"bad", timeout=800)
+    try:
+        client.send([b"bad", b"bad"])
+    except ez.Again:
+        return False  # the client never got a peer: nothing queued anywhere
+    except ez.ZMQError:
+        return False
+    return server.recv(800) is not None
+
+
+PATTERNS = {"REQ-REP": ("REQ", "REP"), "PUSH-PULL": ("PUSH", "PULL"), "PUB-SUB": ("SUB", "PUB")}
+
+
+@pytest.mark.parametrize("mech,zap", [("PLAIN", True), ("PLAIN", False), ("CURVE", True),
+                                      ("CURVE", False)],
+                         ids=["plain-zap", "plain-nozap", "curve-zap", "curve-nozap"])
+@pytest.mark.parametrize("pattern", sorted(PATTERNS))
+@pytest.mark.parametrize("server_side", ["edgezmq", "libzmq"])
+def test_security_matrix(ctx, peer, certs, server_side, pattern, mech, zap):
+    client_side = "libzmq" if server_side == "edgezmq" else "edgezmq"
+    ctype, stype = PATTERNS[pattern]
+    auth = start_auth(server_side, ctx, peer, mech, certs) if zap else None
+    try:
+        server = make(server_side, ctx, peer, stype, sec_opts(mech, "server"))
+        ep = server.bind()
+        if mech == "PLAIN" and not zap:
+            # libzmq 4.3 and edgezmq refuse every PLAIN client without a ZAP handler
+            good = make(client_side, ctx, peer, ctype, sec_opts(mech, "client"))
+            if ctype == "SUB":
+                good.subscribe(b"t")
+            good.connect(ep)
+            assert not try_bad(server, good, pattern)
+            _assert_refused(server_side, server, good)
+            return
+        if zap:
+            bad = make(client_side, ctx, peer, ctype, sec_opts(mech, "client", good=False))
+            if ctype == "SUB":
+                bad.subscribe(b"t")
+            bad.connect(ep)
+            assert not try_bad(server, bad, pattern), "a refused client's message was delivered"
+            _assert_refused(server_side, server, bad)
+        good = make(client_side, ctx, peer, ctype, sec_opts(mech, "client"))
+        if ctype == "SUB":
+            good.subscribe(b"t")
+        good.connect(ep)
+        for i in range(3):
+            assert exchange(server, good, pattern, b"%d" % i), "good client not served"
+        if server_side == "edgezmq" and zap:
+            users = {p.user_id for p in server.s.pattern.pipes if p.active}
+            assert users == {b"admin" if mech == "PLAIN" else z85.encode(CLIENT[0])}
+    finally:
+        if auth is not None:
+            auth.stop()
+
+
+def _assert_refused(server_side, server, client):
+    """The refused connection was closed, and never reached the socket's routing."""
+    if server_side == "edgezmq":
+        s = server.s
+        end = time.monotonic() + 3
+        while s.stats["handshake_failures"] < 1 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert s.stats["handshake_failures"] >= 1
+        assert not [p for p in s.pattern.pipes if p.active]
+        assert s.stats["connects"] == 0
+    else:
+        # libzmq closes (quietly, or after ERROR): our client never attached it
+        s = client.s
+        assert s.stats["connects"] == 0
+        assert not [p for p in s.pattern.pipes if p.active]
+
+
+def test_cooperative_context_curve_zap_edgezmq_server(peer, certs):
+    """The same ZAP path when no I/O thread exists (MicroPython's model)."""
+    c = ez.Context(io_threads=0)
+    c.log = lambda msg: None
+    auth = ThreadAuthenticator(c)
+    auth.start()
+    auth.configure_curve(domain="*", location=certs)
+    try:
+        pull = Local(c, "PULL", sec_opts("CURVE", "server"))
+        ep = pull.bind()
+        peer.pump = lambda: pull.s.poll(0)
+        bad = Remote(peer, "PUSH", sec_opts("CURVE", "client", good=False))
+        bad.connect(ep)
+        bad.send([b"bad"])
+        good = Remote(peer, "PUSH", sec_opts("CURVE", "client"))
+        good.connect(ep)
+        good.send([b"good"])
+        assert pull.recv(3000) == [b"good"]
+        assert pull.recv(300) is None
+        assert pull.s.stats["handshake_failures"] >= 1
+    finally:
+        peer.pump = None
+        auth.stop()
+        c.destroy(linger=0)
+
+
+# --- edgezmq.zap.serve: status codes ---------------------------------------------
+
+
+@pytest.mark.parametrize("status", [200, 300, 400, 500, "raise"])
+def test_zap_serve_status_codes_against_libzmq_client(ctx, peer, status):
+    """200 lets the client in; 300 closes quietly; 400/500 send ERROR; a
+    handler that raises answers 500. libzmq's client sees each."""
+    seen = []
+
+    def handler(domain, address, mechanism, credentials):
+        seen.append((domain, address, mechanism, credentials))
+        if status == "raise":
+            raise RuntimeError("policy store unavailable")
+        return status, b"user-" + credentials[0][:2]
+
+    zap = ez.zap.serve(ctx, handler) if hasattr(ez, "zap") else __import__("edgezmq.zap").zap.serve(ctx, handler)
+    try:
+        pull = Local(ctx, "PULL", dict(sec_opts("CURVE", "server"), zap_domain=b"dom"))
+        ep = pull.bind()
+        push = Remote(peer, "PUSH", sec_opts("CURVE", "client"))
+        push.r.monitor()
+        push.connect(ep)
+        push.send([b"x"])
+        got = pull.recv(1500 if status == 200 else 800)
+        if status == 200:
+            assert got == [b"x"]
+            assert pull.s.pattern.pipes[0].user_id == b"user-" + CLIENT[0][:2]
+        else:
+            assert got is None
+            assert pull.s.stats["handshake_failures"] >= 1
+        assert seen and seen[0][0] == "dom" and seen[0][1] == "127.0.0.1" and seen[0][2] == "CURVE"
+        assert seen[0][3] == [CLIENT[0]]
+        time.sleep(0.3)
+        events = [e for e, _ in push.r.events(timeout=0)]  # 300: libzmq keeps reconnecting
+        import zmq
+
+        if status in (400, 500, "raise"):
+            assert zmq.EVENT_HANDSHAKE_FAILED_AUTH in events, events
+        elif status == 300:
+            assert zmq.EVENT_HANDSHAKE_FAILED_AUTH not in events, events
+            assert zmq.EVENT_DISCONNECTED in events, events
+    finally:
+        zap.close()
+
+
+# --- libzmq's security tests replayed over raw TCP ---------------------------------
+
+
+def _greeting(mech=b"CURVE", major=3, minor=0, as_server=0):
+    return (b"\xff" + bytes(8) + b"\x7f" + bytes((major, minor)) + mech.ljust(20, b"\0")
+            + bytes((as_server,)) + bytes(31))
+
+
+class Raw:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=5)
+
+    def recvn(self, n):
+        b = b""
+        while len(b) < n:
+            c = self.sock.recv(n - len(b))
+            if not c:
+                raise EOFError("closed after %d of %d bytes" % (len(b), n))
+            b += c
+        return b
+
+    def frame(self, body, flags=0):
+        if len(body) > 255:
+            self.sock.sendall(bytes((flags | 2,)) + len(body).to_bytes(8, "big") + body)
+        else:
+            self.sock.sendall(bytes((flags, len(body))) + body)
+
+    def recv_frame(self):
+        f = self.recvn(1)[0]
+        n = int.from_bytes(self.recvn(8), "big") if f & 2 else self.recvn(1)[0]
+        return f, self.recvn(n)
+
+    def closed_by_peer(self, timeout=3.0):
+        """True when the server closes the connection within timeout."""
+        self.sock.settimeout(timeout)
+        end = time.monotonic() + timeout
+        try:
+            while time.monotonic() < end:
+                if not self.sock.recv(4096):
+                    return True
+        except (ConnectionResetError, BrokenPipeError):
+            return True
+        except socket.timeout:
+            return False
+        return False
+
+    def close(self):
+        self.sock.close()
+
+
+def _client_mech(public=None, secret=None, server_key=None):
+    cc = MechanismConfig()
+    cc.curve_serverkey = server_key or SERVER[0]
+    cc.curve_publickey = public or CLIENT[0]
+    cc.curve_secretkey = secret or CLIENT[1]
+    cc.crypto = NACL
+    return create(b"CURVE", cc, False, [(b"Socket-Type", b"PUSH")])
+
+
+@pytest.fixture
+def curve_pull(ctx):
+    """An edgezmq CURVE PULL server with no ZAP handler (any client key)."""
+    s = Local(ctx, "PULL", sec_opts("CURVE", "server"))
+    ep = s.bind()
+    yield s, int(ep.rsplit(":", 1)[1])
+
+
+def _handshake(raw, mech, mutate=None):
+    """Drive mech over raw; mutate(name, body) -> body may corrupt what we send."""
+    raw.sock.sendall(_greeting())
+    peer = raw.recvn(64)
+    assert peer[12:17] == b"CURVE"
+    mech.start()
+    while True:
+        while mech.out:
+            body = mech.out.pop(0)
+            if mutate is not None:
+                body = mutate(body[1 : 1 + body[0]], body)
+            raw.frame(body, 4)
+        if mech.ready:
+            return
+        _, body = raw.recv_frame()
+        mech.on_command(body)
+
+
+CLOSED = (EOFError, OSError)  # the server closed on us (EOF, reset, broken pipe)
+
+
+def _flip(body, i):
+    b = bytearray(body)
+    b[i] ^= 0x01
+    return bytes(b)
+
+
+def _good_client_still_served(ctx, pull, port):
+    mech = _client_mech()
+    raw = Raw(port)
+    _handshake(raw, mech)
+    raw.frame(mech.encode(0, b"good"))
+    assert pull.recv(3000) == [b"good"]
+    raw.close()
+
+
+HOSTILE = {
+    # ZMTP 1.0: a short greeting (length 1, flags 0, empty identity), then a message
+    "zmtp10-greeting-then-message": lambda: b"\x01\x00" + b"\x06\x00hello",
+    "null-client": lambda: _greeting(b"NULL") + b"\x04\x19\x05READY\x0bSocket-Type\x00\x00\x00\x04PUSH",
+    "plain-client": lambda: _greeting(b"PLAIN") + b"\x04\x0d\x05HELLO\x03abc\x03def",
+    "zmtp2-greeting": lambda: b"\xff" + bytes(8) + b"\x7f\x01\x05" + b"\x00" * 20,
+}
+
+
+@pytest.mark.parametrize("name", sorted(HOSTILE))
+def test_hostile_greetings_closed(ctx, curve_pull, name):
+    pull, port = curve_pull
+    raw = Raw(port)
+    raw.sock.sendall(HOSTILE[name]())
+    assert raw.closed_by_peer()
+    assert pull.recv(200) is None
+    _good_client_still_served(ctx, pull, port)
+
+
+def _mutate_hello(fn):
+    return lambda name, body: fn(body) if name == b"HELLO" else body
+
+
+def _mutate_initiate(fn):
+    return lambda name, body: fn(body) if name == b"INITIATE" else body
+
+
+HANDSHAKE_ATTACKS = {
+    "hello-short": _mutate_hello(lambda b: b[:-1]),
+    "hello-long": _mutate_hello(lambda b: b + b"\0"),
+    "hello-wrong-name": _mutate_hello(lambda b: b"\x05HELLP" + b[6:]),
+    "hello-wrong-version": _mutate_hello(lambda b: b[:6] + b"\x02\x00" + b[8:]),
+    "hello-zero-client-key": _mutate_hello(lambda b: b[:80] + bytes(32) + b[112:]),
+    "hello-flipped-box": _mutate_hello(lambda b: _flip(b, 150)),
+    "initiate-short": _mutate_initiate(lambda b: b[:256]),
+    "initiate-wrong-name": _mutate_initiate(lambda b: b"\x08INITIATF" + b[9:]),
+    "initiate-flipped-cookie": _mutate_initiate(lambda b: _flip(b, 40)),
+    "initiate-flipped-box": _mutate_initiate(lambda b: _flip(b, 200)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(HANDSHAKE_ATTACKS))
+def test_curve_handshake_attacks_closed(ctx, curve_pull, name):
+    pull, port = curve_pull
+    raw = Raw(port)
+    with pytest.raises(CLOSED):
+        _handshake(raw, _client_mech(), HANDSHAKE_ATTACKS[name])
+        raw.frame(b"\x07MESSAGE" + bytes(40))
+        raw.recv_frame()
+    assert raw.closed_by_peer()
+    assert pull.recv(200) is None
+    assert pull.s.stats["connects"] == 0
+    _good_client_still_served(ctx, pull, port)
+
+
+def test_curve_all_zero_client_long_term_key_closed(ctx, curve_pull):
+    """A vouch under an all-zero long-term key cannot be opened (low-order point)."""
+    pull, port = curve_pull
+    mech = _client_mech()
+    orig = mech._on_welcome
+
+    def welcome(body):  # INITIATE names an all-zero long-term key
+        mech._public = bytes(32)
+        orig(body)
+
+    mech._on_welcome = welcome
+    raw = Raw(port)
+    with pytest.raises(CLOSED):
+        _handshake(raw, mech)
+        raw.frame(mech.encode(0, b"zero"))
+        raw.recv_frame()
+    assert raw.closed_by_peer()
+    assert pull.recv(200) is None
+    _good_client_still_served(ctx, pull, port)
+
+
+def test_curve_replayed_message_closed(ctx, curve_pull):
+    pull, port = curve_pull
+    mech = _client_mech()
+    raw = Raw(port)
+    _handshake(raw, mech)
+    m = mech.encode(0, b"once")
+    raw.frame(m)
+    assert pull.recv(3000) == [b"once"]
+    raw.frame(m)  # the same nonce again
+    assert raw.closed_by_peer()
+    assert pull.recv(300) is None
+    _good_client_still_served(ctx, pull, port)
+
+
+@pytest.mark.parametrize("meta", [
+    b"\x0bSocket-Type\x00\x00\x00\x04PUSH\x05Extra\x00\x01\x00\x00" + b"x" * 100,  # overruns
+    b"\x0bSocket-Type\x00\x00\x00\x04PUSH" + b"\x01X\x00\x00\x00\x00" * 70,  # too many
+    b"\x0bSocket-Type\xff\xff\xff\xffPUSH",  # value length far past the box
+])
+def test_curve_bad_initiate_metadata_closed(ctx, curve_pull, meta):
+    pull, port = curve_pull
+    mech = _client_mech()
+    mech.local_meta = []
+    orig = NACL.box_afternm
+
+    class Crypto(PyNaclCrypto):
+        def box_afternm(self, msg, nonce, k):
+            if nonce.startswith(b"CurveZMQINITIATE"):
+                msg = bytes(msg) + meta
+            return orig(msg, nonce, k)
+
+    mech._crypto = Crypto()
+    raw = Raw(port)
+    with pytest.raises(CLOSED):
+        _handshake(raw, mech)
+        raw.frame(mech.encode(0, b"meta"))
+        raw.recv_frame()
+    assert raw.closed_by_peer()
+    assert pull.recv(200) is None
+    _good_client_still_served(ctx, pull, port)
+
+
+def test_curve_large_valid_initiate_metadata_accepted(ctx, curve_pull):
+    """A big but well-formed INITIATE (60 KiB property) is sized from the command."""
+    pull, port = curve_pull
+    mech = _client_mech()
+    mech.local_meta = [(b"Socket-Type", b"PUSH"), (b"X-Big", b"b" * 60000)]
+    raw = Raw(port)
+    _handshake(raw, mech)
+    raw.frame(mech.encode(0, b"big-meta"))
+    assert pull.recv(3000) == [b"big-meta"]
+    raw.close()
+
+
+def test_curve_255_byte_routing_id_accepted(ctx, peer):
+    """A libzmq DEALER with a 255-byte routing id and valid credentials."""
+    router = Local(ctx, "ROUTER", sec_opts("CURVE", "server"))
+    ep = router.bind()
+    rid = b"R" * 255
+    d = Remote(peer, "DEALER", dict(sec_opts("CURVE", "client"), routing_id=rid))
+    d.connect(ep)
+    d.send([b"hello"])
+    assert router.recv(3000) == [rid, b"hello"]
+    router.send([rid, b"back"])
+    assert d.recv(3000) == [b"back"]
+
+
+def test_unauthenticated_never_routable(ctx, peer, certs):
+    """A ROUTER with ZAP: the refused client is never a routing destination."""
+    import edgezmq.zap
+
+    decided = []
+
+    def handler(domain, address, mechanism, credentials):
+        ok = credentials[0] == CLIENT[0]
+        decided.append(ok)
+        return (200, b"ok") if ok else (400, b"")
+
+    zap = edgezmq.zap.serve(ctx, handler)
+    try:
+        router = Local(ctx, "ROUTER", dict(sec_opts("CURVE", "server"), router_mandatory=1))
+        ep = router.bind()
+        bad = Remote(peer, "DEALER", dict(sec_opts("CURVE", "client", good=False), routing_id=b"bad"))
+        bad.connect(ep)
+        bad.send([b"sneak"])
+        end = time.monotonic() + 3
+        while False not in decided and time.monotonic() < end:
+            time.sleep(0.02)
+        assert False in decided
+        assert router.recv(300) is None
+        with pytest.raises(ez.ZMQError) as e:
+            router.send([b"bad", b"to the refused peer"])
+        assert e.value.errno == ez.EHOSTUNREACH
+        good = Remote(peer, "DEALER", dict(sec_opts("CURVE", "client"), routing_id=b"good"))
+        good.connect(ep)
+        good.send([b"hi"])
+        assert router.recv(3000) == [b"good", b"hi"]
+        assert [p.peer_identity for p in router.s.pattern.pipes if p.active] == [b"good"]
+    finally:
+        zap.close()
+
+
+def test_idle_pre_handshake_connections_do_not_block_curve(ctx, peer, curve_pull):
+    """200 connections that never finish a greeting; a good client is served."""
+    pull, port = curve_pull
+    idle = []
+    try:
+        for i in range(200):
+            s = socket.create_connection(("127.0.0.1", port), timeout=5)
+            if i % 2:
+                s.sendall(_greeting()[:20])  # half a greeting, then silence
+            idle.append(s)
+        t = time.monotonic()
+        push = Remote(peer, "PUSH", sec_opts("CURVE", "client"))
+        push.connect("tcp://127.0.0.1:%d" % port)
+        push.send([b"through"])
+        assert pull.recv(5000) == [b"through"]
+        assert time.monotonic() - t < 5
+    finally:
+        for s in idle:
+            s.close()
