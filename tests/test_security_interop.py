@@ -631,3 +631,225 @@ def test_idle_pre_handshake_connections_do_not_block_curve(ctx, peer, curve_pull
     finally:
         for s in idle:
             s.close()
+
+
+# --- edgezmq.auth policy, certificates and key tools ---------------------------------
+
+
+def test_auth_allow_and_deny_addresses(ctx, peer):
+    """allow() admits listed IPs only; deny() refuses listed IPs; PLAIN must
+    still authenticate (the password is right in every case here)."""
+    for policy, delivered in (("allow-other", False), ("allow-local", True), ("deny-local", False)):
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        if policy == "allow-other":
+            auth.allow("10.9.9.9")
+        elif policy == "allow-local":
+            auth.allow("127.0.0.1")
+        else:
+            auth.deny("127.0.0.1")
+        auth.configure_plain(domain="*", passwords={"admin": "secret"})
+        try:
+            pull = Local(ctx, "PULL", sec_opts("PLAIN", "server"))
+            ep = pull.bind()
+            push = Remote(peer, "PUSH", sec_opts("PLAIN", "client"))
+            push.connect(ep)
+            push.send([policy.encode()])
+            got = pull.recv(1500 if delivered else 600)
+            assert (got == [policy.encode()]) if delivered else got is None, policy
+            assert auth.requests >= 1
+            push.close()
+            pull.close()
+        finally:
+            auth.stop()
+
+
+def test_keygen_cli_certificates_load_in_pyzmq(tmp_path):
+    import stat
+
+    import zmq.auth
+
+    r = subprocess.run([sys.executable, "-m", "edgezmq", "keygen", "dev1", "--dir", str(tmp_path / "k"),
+                        "--meta", "name=dev1"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    pub, sec = tmp_path / "k" / "dev1.key", tmp_path / "k" / "dev1.key_secret"
+    assert stat.S_IMODE(os.stat(str(sec)).st_mode) == 0o600
+    assert stat.S_IMODE(os.stat(str(pub)).st_mode) == 0o644
+    pk, sk = zmq.auth.load_certificate(str(sec))
+    assert zmq.auth.load_certificate(str(pub)) == (pk, None)
+    assert zmq.curve_public(sk) == pk
+    assert pk.decode() in r.stdout
+    assert zmq.auth.load_certificates(str(tmp_path / "k")) == {pk: True}
+    # refuses to overwrite without --force
+    r = subprocess.run([sys.executable, "-m", "edgezmq", "keygen", "dev1", "--dir", str(tmp_path / "k")],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 1
+    # and pyzmq's certificates load here
+    from edgezmq.auth import load_certificate, load_certificates
+
+    p2, s2 = zmq.auth.create_certificates(str(tmp_path / "k"), "pz")
+    assert load_certificate(s2) == zmq.auth.load_certificate(s2)
+    assert set(load_certificates(str(tmp_path / "k"))) == {pk, zmq.auth.load_certificate(p2)[0]}
+
+
+def test_load_certificate_rejects_bad_keys(tmp_path):
+    from edgezmq.auth import load_certificate
+
+    f = tmp_path / "bad.key"
+    f.write_text('curve\n    public-key = "not-a-z85-key-of-40-characters-at-all!!"\n')
+    with pytest.raises(ValueError):
+        load_certificate(str(f))
+    f.write_text("metadata\ncurve\n")
+    with pytest.raises(ValueError):
+        load_certificate(str(f))
+
+
+def test_curve_keygen_module_matches_pyzmq_format():
+    import zmq
+
+    r = subprocess.run([sys.executable, "-m", "edgezmq.curve_keygen"], capture_output=True, text=True, timeout=30)
+    lines = r.stdout.splitlines()
+    assert r.returncode == 0 and lines[0] == "== CURVE PUBLIC KEY ==" and lines[3] == "== CURVE SECRET KEY =="
+    assert zmq.curve_public(lines[4].encode()) == lines[1].encode()
+    r = subprocess.run([sys.executable, "-m", "edgezmq.curve_keygen", "--json", "--secret", lines[4]],
+                       capture_output=True, text=True, timeout=30)
+    import json
+
+    assert json.loads(r.stdout) == {"public": lines[1], "secret": lines[4]}
+
+
+# --- CURVE on the MicroPython unix port against libzmq --------------------------------
+
+MP_CURVE = r"""
+import sys, time, gc, micropython
+import edgezmq as zmq
+role, ep, key = sys.argv[1], sys.argv[2], sys.argv[3]
+ctx = zmq.Context()
+gc.collect()
+base = gc.mem_alloc()
+if role == "server":
+    s = ctx.socket(zmq.PULL)
+    s.curve_server = True
+    s.curve_secretkey = key.encode()
+    s.bind(ep)
+    print("EP", s.last_endpoint.decode())
+else:
+    s = ctx.socket(zmq.PUSH)
+    s.curve_serverkey = key.encode()
+    s.curve_publickey, s.curve_secretkey = zmq.curve_keypair()
+    s.connect(ep)
+s.linger = 5000
+t = None
+for _ in range(6000):
+    if s.engines and t is None:
+        t = time.ticks_ms()  # the TCP connection is up: the greeting starts
+    if s.pattern.pipes:
+        break
+    ctx.reactor.run_once(10)
+else:
+    raise OSError("no CURVE handshake")
+print("HANDSHAKE_MS", time.ticks_diff(time.ticks_ms(), t))
+gc.collect()
+print("HEAP live=%d over_idle=%d" % (gc.mem_alloc(), gc.mem_alloc() - base))
+if role == "server":
+    s.rcvtimeo = 30000
+    for _ in range(3):
+        print("GOT", repr(s.recv_multipart()))
+else:
+    s.sndtimeo = 30000
+    for i in range(3):
+        s.send_multipart([b"dev-%d" % i, b"y" * 200])
+s.close()
+ctx.term()
+print("DONE")
+"""
+
+
+@pytest.fixture(scope="module")
+def mp_bundle(tmp_path_factory):
+    from support import micropython_binary
+
+    if micropython_binary() is None:
+        pytest.skip("MicroPython unix port not installed")
+    from edgezmq.ports.cpython import cmd_bundle
+
+    out = str(tmp_path_factory.mktemp("mpsec"))
+    cmd_bundle.build(out, mpy=cmd_bundle.find_mpy_cross() is not None)
+    with open(os.path.join(out, "mp_curve.py"), "w") as f:
+        f.write(MP_CURVE)
+    return out
+
+
+MP_HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "256K")  # as tests/test_micropython.py
+
+
+def _mp(bundle, *args):
+    from support import micropython_binary
+
+    env = dict(os.environ, MICROPYPATH=bundle)
+    return subprocess.Popen([micropython_binary(), "-X", "heapsize=" + MP_HEAP, os.path.join(bundle, "mp_curve.py"),
+                             *args], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _mp_report(out):
+    for line in out.splitlines():
+        if line.startswith(("HANDSHAKE_MS", "HEAP")):
+            print("[micropython heap=%s CURVE] %s" % (MP_HEAP, line))
+
+
+@pytest.mark.micropython
+def test_micropython_curve_server_with_libzmq_client(mp_bundle, pz):
+    import zmq
+
+    spk, ssk = zmq.curve_keypair()
+    proc = _mp(mp_bundle, "server", "tcp://127.0.0.1:*", ssk.decode())
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("EP "), line
+        push = pz.socket(zmq.PUSH)
+        push.linger = 0
+        push.sndtimeo = 60000
+        push.curve_serverkey = spk
+        push.curve_publickey, push.curve_secretkey = zmq.curve_keypair()
+        push.connect(line.split()[1])
+        for i in range(3):
+            push.send_multipart([b"lib-%d" % i, b"z" * 200])
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert out.count("GOT [b'lib-") == 3 and "DONE" in out, out
+    _mp_report(out)
+
+
+@pytest.mark.micropython
+def test_micropython_curve_client_with_libzmq_server_and_zap(mp_bundle, pz, tmp_path):
+    import zmq
+    from zmq.auth.thread import ThreadAuthenticator as PzAuth
+
+    auth = PzAuth(pz)
+    auth.start()
+    auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+    try:
+        spk, ssk = zmq.curve_keypair()
+        pull = pz.socket(zmq.PULL)
+        pull.linger = 0
+        pull.rcvtimeo = 60000
+        pull.curve_server = True
+        pull.curve_secretkey = ssk
+        port = pull.bind_to_random_port("tcp://127.0.0.1")
+        proc = _mp(mp_bundle, "client", "tcp://127.0.0.1:%d" % port, spk.decode())
+        try:
+            got = [pull.recv_multipart() for _ in range(3)]
+            out, _ = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+        assert got == [[b"dev-%d" % i, b"y" * 200] for i in range(3)]
+        assert proc.returncode == 0, out
+        _mp_report(out)
+    finally:
+        auth.stop()
