@@ -51,6 +51,23 @@ def setup(sock, zmq):
     sock.sndtimeo = TIMEOUT_MS
 
 
+# libzmq's documented CURVE test keys (Z85), so both ends agree without a key exchange
+CURVE_SERVER = (b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7", b"JTKVSB%%)wK0E.X)V>+}o?pNmC{O&4W4b!Ni{Lh6")
+CURVE_CLIENT = (b"Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID", b"D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs")
+
+
+def secure(sock, a, server):
+    """curve=1: the server end gets the server keys, the client end the client's."""
+    if not a.get("curve"):
+        return
+    if server:
+        sock.curve_server = True
+        sock.curve_publickey, sock.curve_secretkey = CURVE_SERVER
+    else:
+        sock.curve_serverkey = CURVE_SERVER[0]
+        sock.curve_publickey, sock.curve_secretkey = CURVE_CLIENT
+
+
 def pct(sorted_vals, q):
     if not sorted_vals:
         return 0.0
@@ -63,6 +80,7 @@ def role_pull(zmq, ctx, a):
     n = a["count"]
     s = ctx.socket(zmq.PULL)
     setup(s, zmq)
+    secure(s, a, True)
     bind(s)
     recv = s.recv
     recv()
@@ -80,6 +98,7 @@ def role_push(zmq, ctx, a):
     n = a["count"]
     s = ctx.socket(zmq.PUSH)
     setup(s, zmq)
+    secure(s, a, False)
     s.connect("tcp://127.0.0.1:%d" % a["port"])
     msg = b"x" * a["size"]
     send = s.send
@@ -156,6 +175,38 @@ def role_dealer(zmq, ctx, a):
 
     r = _latency(rt, a["count"], a["warmup"])
     s.close()
+    result(**r)
+
+
+# -- CURVE handshake: a new connection per sample ------------------------------------
+def role_curve_hs_server(zmq, ctx, a):
+    total = a["count"] + a["warmup"]
+    s = ctx.socket(zmq.REP)
+    setup(s, zmq)
+    secure(s, dict(curve=1), True)
+    bind(s)
+    for _ in range(total):
+        s.send(s.recv())
+    s.close()
+    result(served=total)
+
+
+def role_curve_hs_client(zmq, ctx, a):
+    """connect + greeting + CURVE handshake + one 64 B round trip, per sample."""
+    ep = "tcp://127.0.0.1:%d" % a["port"]
+    msg = b"x" * a["size"]
+
+    def rt():
+        s = ctx.socket(zmq.REQ)
+        setup(s, zmq)
+        s.linger = 0
+        secure(s, dict(curve=1), False)
+        s.connect(ep)
+        s.send(msg)
+        s.recv()
+        s.close()
+
+    r = _latency(rt, a["count"], a["warmup"])
     result(**r)
 
 
@@ -313,6 +364,8 @@ ROLES = {
     "sub": role_sub,
     "router_many": role_router_many,
     "dealers": role_dealers,
+    "curve_hs_server": role_curve_hs_server,
+    "curve_hs_client": role_curve_hs_client,
 }
 
 
