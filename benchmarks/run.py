@@ -103,9 +103,9 @@ def run_pair(lib, server_role, client_role, measured_by, timeout, sparams, cpara
 
 
 # -- scenarios -------------------------------------------------------------------
-def s_pushpull(size, count):
+def s_pushpull(size, count, **extra):
     def run(lib, timeout):
-        p = dict(size=size, count=count)
+        p = dict(size=size, count=count, **extra)
         return run_pair(lib, "pull", "push", "server", timeout, p, p)
 
     return run
@@ -194,6 +194,11 @@ def scenarios(mode):
         lat,
         60,
     )
+    add("curve-pushpull-%d" % KIB, "CURVE PUSH/PULL 1 KiB", s_pushpull(KIB, 3000 if quick else 20000, curve=1),
+        ("edgezmq", "pyzmq"), tp, 120)
+    add("curve-handshake", "CURVE connect + handshake + first 64 B REQ/REP",
+        s_latency("curve_hs_server", "curve_hs_client", 64, 30 if quick else 200, 5), ("edgezmq", "pyzmq"),
+        lat, 120)
     fan = (1, 4, 32) if full else (1, 4)
     fcount = 2000 if quick else 20000
     for k in fan:
