@@ -11,7 +11,7 @@ import subprocess
 import time
 
 import pytest
-from conftest import T, free_port
+from hwrig import T, free_port
 from ptyrelay import Faults, PtyCable
 
 zmq = pytest.importorskip("zmq")
@@ -189,7 +189,8 @@ def test_noise_and_a_cable_pull(rig, pz):
     time.sleep(1.2)  # a stats interval
     st = gw.stats()
     print("\nrecovery after a 5 s cable pull: %.2f s; relay: %s; gateway: %s" % (recovery, counts, st))
-    assert int(st["crc_errors"]) + int(st["bad_frames"]) > 0 and int(st["retransmits"]) > 0
+    # the gateway saw damaged frames and asked for them again (the device retransmitted)
+    assert int(st["crc_errors"]) + int(st["bad_frames"]) > 0 and int(st["rej_tx"]) > 0
     assert int(st["resets"]) >= 1 and st["up"] == "1"
 
 
@@ -301,8 +302,9 @@ def test_device_heap_for_the_serial_path(rig, pz):
     sub.close()
     mem = {ln.split()[1]: int(ln.split()[2]) for ln in out.all if ln.startswith("MEM ")}
     print("\nserial path heap (bytes): %r" % (mem,))
-    # regression budget, with room: ~31 KB import, ~6 KB link, ~6 KB connection today
-    assert mem["import_serial"] < 40000
+    # regression budget, with room. Today: imports ~41 KB (linkframe 11.2, linkchannel 2.9,
+    # seriallink 12.0, serialtransport 10.2, the port's devices 4.3), link 5.5 KB, connection ~7 KB
+    assert mem["import_serial"] < 48000
     assert mem["bind_link"] < 10000
     assert mem["connection"] < 10000
 
@@ -312,7 +314,7 @@ def test_link_over_the_console(request, hw_bundle, pz):
     (no UART adapter). Virtual: the device's stdin/stdout are the pty; its own
     prints are line noise the link drops. Board: started with
     `mpremote exec --no-follow`, then the gateway opens the REPL port itself."""
-    from conftest import PY, BoardDevice, Gateway, micropython_binary
+    from hwrig import PY, BoardDevice, Gateway, micropython_binary
 
     board = request.config.getoption("--device")
     baud = request.config.getoption("--baud")
