@@ -53,6 +53,7 @@ class Device:
             args.append(endpoint)
         args.extend(extra)
         env = dict(os.environ, MICROPYPATH=bundle)
+        self.heap = heap
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True)
         self.lines = []
         self.q = queue.Queue()
@@ -81,7 +82,7 @@ class Device:
         assert self.proc.wait(timeout) == 0, "\n".join(self.lines)
         mems = [ln for ln in self.lines if ln.startswith("MEM")]
         for m in mems:
-            print("[micropython heap=%s] %s" % (HEAP, m))
+            print("[micropython heap=%s] %s" % (self.heap, m))
         return [eval(ln[4:]) for ln in self.lines if ln.startswith("GOT ")]  # noqa: S307 - our own repr output
 
     def kill(self):
