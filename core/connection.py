@@ -113,6 +113,9 @@ class Connection:
         self.state = HANDSHAKE
         self.mech.start()
         self._flush_mech()
+        if self.mech.zap_request is not None:  # NULL with a ZAP domain asks at once
+            req, self.mech.zap_request = self.mech.zap_request, None
+            self.owner.on_zap_request(self, req)
 
     def _flush_mech(self):
         m = self.mech

@@ -106,6 +106,10 @@ class NullMechanism(Mechanism):
 def create(name, config, as_server, local_meta, peer_address=b""):
     """Build the mechanism named in the greeting (already checked to match)."""
     if name == b"NULL":
+        if config.zap_domain and config.zap_available:
+            from .plain import NullZapMechanism  # libzmq: NULL with a ZAP domain asks ZAP
+
+            return NullZapMechanism(config, as_server, local_meta, peer_address)
         return NullMechanism(config, as_server, local_meta, peer_address)
     if name == b"PLAIN":
         from .plain import PlainMechanism

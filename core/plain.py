@@ -213,3 +213,60 @@ class PlainMechanism(ZapServer):
     def _zap_ok(self):
         self.out.append(command(b"WELCOME"))
         self._state = _WAIT_INITIATE
+
+
+class NullZapMechanism(ZapServer):
+    """NULL on a socket with a ZAP domain, when a handler is bound: libzmq
+    asks the handler (mechanism "NULL", no credentials) before it sends READY,
+    so allow()/deny() address lists apply to NULL peers too."""
+
+    name = b"NULL"
+
+    def __init__(self, config, as_server, local_meta, peer_address=b""):
+        super().__init__(config, as_server, local_meta, peer_address)
+        self._state = _START
+        self._peer_ready = None
+
+    def start(self):
+        if self._state != _START:
+            raise ProtocolError("NULL: started twice")
+        self._state = _WAIT_ZAP
+        self._zap_ask(())
+
+    def on_command(self, body):
+        if self._state == _FAILED:
+            raise ProtocolError("NULL: handshake already failed")
+        try:
+            name, data = split_command(bytes(body))
+            if name == b"ERROR":
+                if len(data) < 1 or data[0] > len(data) - 1:
+                    raise ProtocolError("malformed ERROR")
+                self._peer_error(data)
+            if name != b"READY" or self._peer_ready is not None or self.ready:
+                raise ProtocolError("unexpected command %r during NULL handshake" % name)
+            self._peer_ready = metadata.parse(data)
+            self._maybe_ready()
+        except ProtocolError:
+            self._state = _FAILED
+            raise
+
+    def on_zap_reply(self, frames):
+        if self._state != _WAIT_ZAP:
+            raise ProtocolError("unexpected ZAP reply")
+        try:
+            ZapServer.on_zap_reply(self, frames)
+        except ProtocolError:
+            self._state = _FAILED
+            raise
+
+    def _zap_ok(self):
+        self.out.append(command(b"READY", metadata.encode(self.local_meta)))
+        self._state = _WAIT_READY
+        self._maybe_ready()
+
+    def _maybe_ready(self):
+        if self._state == _WAIT_READY and self._peer_ready is not None:
+            self.peer_meta = self._peer_ready
+            self._merge_zap_meta()
+            self._state = _READY
+            self.ready = True

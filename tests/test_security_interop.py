@@ -853,3 +853,36 @@ def test_micropython_curve_client_with_libzmq_server_and_zap(mp_bundle, pz, tmp_
         _mp_report(out)
     finally:
         auth.stop()
+
+
+@pytest.mark.parametrize("server_side", ["edgezmq", "libzmq"])
+def test_null_with_zap_domain_asks_zap(ctx, peer, server_side):
+    """As libzmq: a NULL socket with ZAP_DOMAIN asks the handler, so deny() applies;
+    without ZAP_DOMAIN the handler is not asked."""
+    client_side = "libzmq" if server_side == "edgezmq" else "edgezmq"
+    auth = None
+    if server_side == "edgezmq":
+        auth = ThreadAuthenticator(ctx)
+        auth.start()
+        auth.deny("127.0.0.1")
+    else:
+        peer.auth(allow=["10.9.9.9"])  # zmq.auth: 127.0.0.1 is not on the list
+    try:
+        refused = make(server_side, ctx, peer, "PULL", {"zap_domain": b"global"})
+        ep = refused.bind()
+        c1 = make(client_side, ctx, peer, "PUSH", {})
+        c1.connect(ep)
+        assert not try_bad(refused, c1, "PUSH-PULL")
+        open_ = make(server_side, ctx, peer, "PULL", {})
+        ep2 = open_.bind()
+        c2 = make(client_side, ctx, peer, "PUSH", {})
+        c2.connect(ep2)
+        assert exchange(open_, c2, "PUSH-PULL", b"null")
+        if auth is not None:
+            n = auth.requests
+            assert n >= 1
+            assert exchange(open_, c2, "PUSH-PULL", b"again") and auth.requests == n
+            assert refused.s.stats["connects"] == 0
+    finally:
+        if auth is not None:
+            auth.stop()
