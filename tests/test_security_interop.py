@@ -731,6 +731,10 @@ if role == "server":
     s = ctx.socket(zmq.PULL)
     s.curve_server = True
     s.curve_secretkey = key.encode()
+    if len(sys.argv) > 4:  # only this client key may connect (ZAP, no thread)
+        from edgezmq import zap, z85
+        allowed = z85.decode(sys.argv[4])
+        zap.serve(ctx, lambda d, a, m, c: (200, b"dev") if m == "CURVE" and c[0] == allowed else (400, b""))
     s.bind(ep)
     print("EP", s.last_endpoint.decode())
 else:
@@ -886,3 +890,51 @@ def test_null_with_zap_domain_asks_zap(ctx, peer, server_side):
     finally:
         if auth is not None:
             auth.stop()
+
+
+@pytest.mark.micropython
+def test_micropython_curve_server_zap_serve_refuses_unknown_key(mp_bundle, pz):
+    """edgezmq.zap.serve on the device: an unknown libzmq client is refused, the known one served."""
+    import zmq
+
+    spk, ssk = zmq.curve_keypair()
+    good_pk, good_sk = zmq.curve_keypair()
+    proc = _mp(mp_bundle, "server", "tcp://127.0.0.1:*", ssk.decode(), good_pk.decode())
+    socks = []
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("EP "), line
+        for pk, sk, tag in ((None, None, b"bad"), (good_pk, good_sk, b"lib")):
+            push = pz.socket(zmq.PUSH)
+            push.linger = 0
+            push.sndtimeo = 60000
+            push.curve_serverkey = spk
+            if pk is None:
+                pk, sk = zmq.curve_keypair()
+            push.curve_publickey, push.curve_secretkey = pk, sk
+            push.connect(line.split()[1])
+            socks.append(push)
+            if tag == b"bad":
+                mon = push.get_monitor_socket()
+                socks.append(mon)
+                from zmq.utils.monitor import recv_monitor_message
+
+                end = time.monotonic() + 60
+                events = []
+                while zmq.EVENT_HANDSHAKE_FAILED_AUTH not in events and time.monotonic() < end:
+                    if mon.poll(500):
+                        events.append(recv_monitor_message(mon)["event"])
+                assert zmq.EVENT_HANDSHAKE_FAILED_AUTH in events, events
+                push.close(0)
+                continue
+            for i in range(3):
+                push.send_multipart([b"lib-%d" % i, b"z" * 200])
+        out, _ = proc.communicate(timeout=120)
+    finally:
+        for x in socks:
+            x.close(0)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert out.count("GOT ") == 3 and out.count("GOT [b'lib-") == 3 and "DONE" in out, out
