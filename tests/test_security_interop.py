@@ -15,6 +15,7 @@ import time
 import edgezmq as ez
 import pytest
 from edgezmq import z85
+from edgezmq import zap as ez_zap
 from edgezmq.auth import ThreadAuthenticator, create_certificates
 from edgezmq.mechanism import MechanismConfig, create
 from edgezmq.ports.cpython.crypto import PyNaclCrypto
@@ -301,7 +302,7 @@ def test_zap_serve_status_codes_against_libzmq_client(ctx, peer, status):
             raise RuntimeError("policy store unavailable")
         return status, b"user-" + credentials[0][:2]
 
-    zap = ez.zap.serve(ctx, handler) if hasattr(ez, "zap") else __import__("edgezmq.zap").zap.serve(ctx, handler)
+    zap = ez_zap.serve(ctx, handler)
     try:
         pull = Local(ctx, "PULL", dict(sec_opts("CURVE", "server"), zap_domain=b"dom"))
         ep = pull.bind()
@@ -579,8 +580,6 @@ def test_curve_255_byte_routing_id_accepted(ctx, peer):
 
 def test_unauthenticated_never_routable(ctx, peer, certs):
     """A ROUTER with ZAP: the refused client is never a routing destination."""
-    import edgezmq.zap
-
     decided = []
 
     def handler(domain, address, mechanism, credentials):
@@ -588,7 +587,7 @@ def test_unauthenticated_never_routable(ctx, peer, certs):
         decided.append(ok)
         return (200, b"ok") if ok else (400, b"")
 
-    zap = edgezmq.zap.serve(ctx, handler)
+    zap = ez_zap.serve(ctx, handler)
     try:
         router = Local(ctx, "ROUTER", dict(sec_opts("CURVE", "server"), router_mandatory=1))
         ep = router.bind()
