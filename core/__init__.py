@@ -5,9 +5,9 @@ pyzmq-compatible subset with libzmq's numbers.
 """
 import sys
 
-from .context import Context
+from .context import Context  # noqa: F401
 from .errors import Again, ContextTerminated, ZMQBaseError, ZMQError, strerror  # noqa: F401
-from .socket import Socket
+from .socket import Socket  # noqa: F401
 
 if sys.implementation.name != "micropython":
     from .constants import *  # noqa: F401,F403
