@@ -937,3 +937,22 @@ def test_micropython_curve_server_zap_serve_refuses_unknown_key(mp_bundle, pz):
             proc.communicate()
     assert proc.returncode == 0, out
     assert out.count("GOT ") == 3 and out.count("GOT [b'lib-") == 3 and "DONE" in out, out
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "CURVE"])
+def test_zap_handler_on_the_client_side_is_not_asked(ctx, peer, certs, mech):
+    """ZAP judges the server's peers only: a handler in the client's context
+    that would deny everything does not stop an edgezmq client."""
+    auth = ThreadAuthenticator(ctx)
+    auth.start()
+    auth.deny("127.0.0.1")
+    try:
+        peer.auth(passwords={"admin": "secret"}, curve=certs)
+        server = Remote(peer, "PULL", sec_opts(mech, "server"))
+        ep = server.bind()
+        client = Local(ctx, "PUSH", sec_opts(mech, "client"))
+        client.connect(ep)
+        assert exchange(server, client, "PUSH-PULL", b"client-side")
+        assert auth.requests == 0
+    finally:
+        auth.stop()
