@@ -956,3 +956,23 @@ def test_zap_handler_on_the_client_side_is_not_asked(ctx, peer, certs, mech):
         assert auth.requests == 0
     finally:
         auth.stop()
+
+
+def test_zap_answer_edge_cases():
+    """edgezmq.zap.answer: malformed requests, handler results, metadata."""
+    req = [b"1.0", b"7", b"dom", b"1.2.3.4", b"id", b"PLAIN", b"u", b"p"]
+    assert ez_zap.answer(lambda *a: (200, "bob"), req) == [b"1.0", b"7", b"200", b"OK", b"bob", b""]
+    assert ez_zap.answer(lambda *a: 200, req)[2:5] == [b"200", b"OK", b""]
+    assert ez_zap.answer(lambda *a: (400, b"", "nope"), req)[2:4] == [b"400", b"nope"]
+    meta = ez_zap.answer(lambda *a: (200, b"u", None, {"Role": "admin"}), req)[5]
+    assert meta == b"\x04Role\x00\x00\x00\x05admin"
+    logged = []
+    assert ez_zap.answer(lambda *a: (201, b""), req, logged.append)[2] == b"500"
+    assert ez_zap.answer(lambda *a: 1 / 0, req, logged.append)[2:4] == [b"500", b"Internal error"]
+    assert len(logged) == 2
+    assert ez_zap.answer(lambda *a: 200, [b"2.0"] + req[1:])[2:4] == [b"400", b"Invalid version"]
+    assert ez_zap.answer(lambda *a: 200, req[:4])[2:4] == [b"400", b"Not enough frames"]
+    assert ez_zap.answer(lambda *a: 200, req[:1]) is None
+    seen = []
+    ez_zap.answer(lambda *a: seen.append(a) or 200, req)
+    assert seen == [("dom", "1.2.3.4", "PLAIN", [b"u", b"p"])]
