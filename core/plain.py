@@ -125,6 +125,17 @@ _READY = 6
 _FAILED = 7
 
 
+def _zap_reply_in_state(self, frames):
+    """on_zap_reply for the PLAIN and NULL servers: only while waiting for it."""
+    if self._state != _WAIT_ZAP:
+        raise ProtocolError("unexpected ZAP reply")
+    try:
+        ZapServer.on_zap_reply(self, frames)
+    except ProtocolError:
+        self._state = _FAILED
+        raise
+
+
 class PlainMechanism(ZapServer):
     """RFC 24 PLAIN, client or server (as_server) side."""
 
@@ -158,14 +169,7 @@ class PlainMechanism(ZapServer):
             self._state = _FAILED
             raise
 
-    def on_zap_reply(self, frames):
-        if self._state != _WAIT_ZAP:
-            raise ProtocolError("unexpected ZAP reply")
-        try:
-            ZapServer.on_zap_reply(self, frames)
-        except ProtocolError:
-            self._state = _FAILED
-            raise
+    on_zap_reply = _zap_reply_in_state
 
     def _on_command(self, body):
         if body[:5] == _LIBZMQ_ERROR:
@@ -250,14 +254,7 @@ class NullZapMechanism(ZapServer):
             self._state = _FAILED
             raise
 
-    def on_zap_reply(self, frames):
-        if self._state != _WAIT_ZAP:
-            raise ProtocolError("unexpected ZAP reply")
-        try:
-            ZapServer.on_zap_reply(self, frames)
-        except ProtocolError:
-            self._state = _FAILED
-            raise
+    on_zap_reply = _zap_reply_in_state
 
     def _zap_ok(self):
         self.out.append(command(b"READY", metadata.encode(self.local_meta)))
