@@ -140,8 +140,6 @@ def inproc_pair(a_sock, b_sock):
     b = InprocPipe(b_sock)
     a.peer = b
     b.peer = a
-    a.identity_hint = a_sock.options.identity
-    b.identity_hint = b_sock.options.identity
     a.peer_identity = b_sock.options.identity
     b.peer_identity = a_sock.options.identity
     return a, b

@@ -400,9 +400,6 @@ class Socket:
             "closed" if self.closed else "open",
         )
 
-    def __del__(self):
-        pass
-
 
 def _os_errno(e, default):
     n = e.args[0] if e.args and isinstance(e.args[0], int) else default

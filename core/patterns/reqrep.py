@@ -32,13 +32,6 @@ class Req(Pattern):
     def writable(self):
         return self.sending and (not self.starting or self.lb_has())
 
-    def detach(self, pipe):
-        super().detach(pipe)
-
-    def _pop(self):
-        buf, n, more = self.reply_pipe.inq.pop()
-        return buf, n, more
-
     def recv_frame(self):
         if self.sending:
             raise ZMQError(C.EFSM)
