@@ -88,7 +88,9 @@ class Poller:
 
 
 class _NoLock:
-    """The condition the core asks for: no threads here, so it does nothing."""
+    """The condition the core asks for. No threads here: the core only enters
+    it (`with ctx.lock`); wait/notify belong to the I/O thread a port without
+    threads never starts."""
 
     def __enter__(self):
         return self
@@ -96,23 +98,11 @@ class _NoLock:
     def __exit__(self, *a):
         return False
 
-    def acquire(self, *a):
-        return True
-
-    def release(self):
-        pass
-
-    def wait(self, timeout=None):
-        return True
-
-    def notify_all(self):
-        pass
-
-    def notify(self, n=1):
-        pass
-
 
 _NOLOCK = _NoLock()
+
+
+_LAZY = ("listen", "accept", "unlink_ipc", "serial_attach")
 
 
 class MicroPythonPort:
@@ -125,6 +115,7 @@ class MicroPythonPort:
 
     name = "micropython"
     default_io_threads = 0
+    pool_small_frames = True  # short frames land in pool slots (see FrameDecoder._body)
 
     def __init__(self, pool_count=4, pool_size=512, heap_ok=True, rx_size=512):
         self.pool_count = pool_count
@@ -154,96 +145,17 @@ class MicroPythonPort:
     def stop_io_thread(self, ctx):
         pass
 
+    def __getattr__(self, name):
+        # binding, accepting, ipc files and serial links live in listen.py,
+        # loaded the first time a program binds (a client never does)
+        if name not in _LAZY:
+            raise AttributeError(name)
+        from . import listen
+
+        setattr(MicroPythonPort, name, getattr(listen, name))
+        return getattr(self, name)
+
     # -- streams -----------------------------------------------------------
-    def listen(self, ep, options):
-        if ep.transport == "ipc":
-            return self._listen_ipc(ep, options)
-        host = ep.host or "0.0.0.0"
-        if ":" in host:
-            raise OSError(errno.EINVAL, "IPv6 endpoints are not supported on MicroPython")
-        port = ep.port
-        tries = 1 if port else 64
-        for _ in range(tries):
-            p = port or (49152 + (_rand16() % 16383))
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-                s.bind(_tcp_addr(host, p))
-                s.listen(options.backlog or 4)
-                s.setblocking(False)
-            except OSError as e:
-                s.close()
-                if port or e.errno != errno.EADDRINUSE:
-                    raise
-                continue
-            return s, "tcp://%s:%d" % (host, p)
-        raise OSError(errno.EADDRINUSE, "no free port")
-
-    def _listen_ipc(self, ep, options):
-        if _AF_UNIX is None:
-            raise OSError(errno.EOPNOTSUPP, "ipc needs AF_UNIX")
-        path = ep.path
-        if path == "*":
-            path = "/tmp/edgezmq-%s.ipc" % _hex(self.random(6))
-        s = socket.socket(_AF_UNIX, socket.SOCK_STREAM)
-        try:
-            try:
-                s.bind(_unix_addr(path))
-            except OSError as e:
-                if e.errno != errno.EADDRINUSE:
-                    raise
-                # a stale file from a dead process, or a live listener?
-                probe = socket.socket(_AF_UNIX, socket.SOCK_STREAM)
-                try:
-                    probe.connect(_unix_addr(path))
-                    raise OSError(errno.EADDRINUSE, "ipc endpoint in use")
-                except OSError as pe:
-                    if pe.errno == errno.EADDRINUSE:
-                        raise
-                finally:
-                    probe.close()
-                os.remove(path)
-                s.bind(_unix_addr(path))
-            s.listen(options.backlog or 4)
-            s.setblocking(False)
-        except OSError:
-            s.close()
-            raise
-        ep.path = path
-        return s, "ipc://" + path
-
-    def unlink_ipc(self, ep):
-        if ep.transport == "ipc":
-            try:
-                os.remove(ep.path)
-            except OSError:
-                pass
-
-    def accept(self, lsock):
-        try:
-            s, addr = lsock.accept()
-        except OSError as e:
-            if e.errno == _EAGAIN or e.errno == errno.ECONNABORTED:
-                return None
-            if e.errno in (errno.ENOMEM, errno.ENOBUFS, 23, 24):  # ENFILE, EMFILE
-                self.log("edgezmq: accept: %s" % e)
-                return None
-            raise
-        s.setblocking(False)
-        peer = "ipc"
-        if not isinstance(addr, tuple):
-            try:
-                addr = socket.sockaddr(addr)
-            except (AttributeError, ValueError, TypeError, OSError):
-                addr = None
-        if addr and len(addr) >= 3 and addr[0] == socket.AF_INET:
-            _nodelay(s)
-            peer = "%s:%d" % (_ntoa(addr[1]), addr[2])
-        elif addr and len(addr) == 2 and isinstance(addr[1], int):  # boards: ("1.2.3.4", port)
-            _nodelay(s)
-            peer = "%s:%d" % (addr[0], addr[1])
-        return s, peer
-
     def connect(self, ep):
         if ep.transport == "ipc":
             if _AF_UNIX is None:
@@ -302,13 +214,6 @@ class MicroPythonPort:
     def log(self, msg):
         print(msg)
 
-    def serial_attach(self, ctx, sock, ep, addr, binding):
-        try:
-            from .serial_transport import attach
-        except ImportError:
-            raise OSError(errno.EOPNOTSUPP, "serial transport not in this build") from None
-        return attach(ctx, sock, ep, addr, binding)
-
 
 def _nodelay(s):
     try:
@@ -335,24 +240,6 @@ def _unix_addr(path):
     import struct
 
     return struct.pack("H", _AF_UNIX) + path.encode() + b"\x00"
-
-
-def _ntoa(b):
-    if isinstance(b, str):
-        return b
-    try:
-        return socket.inet_ntop(socket.AF_INET, b)
-    except (AttributeError, OSError, ValueError):
-        return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
-
-
-def _hex(b):
-    return "".join("%02x" % x for x in b)
-
-
-def _rand16():
-    r = os.urandom(2)
-    return (r[0] << 8) | r[1]
 
 
 def copy_py(dst, doff, src, soff, n):
