@@ -1,15 +1,17 @@
 """cProfile one edgezmq endpoint against a pyzmq peer in another process.
 
-    python benchmarks/prof_edgezmq.py push|pull|req [--size 64] [--count 50000] [--top 25]
+    python benchmarks/prof_edgezmq.py push|pull|req|pub [--size 64] [--count 50000] [--top 25] [--subs 4]
 
 push: edgezmq PUSH (profiled) -> pyzmq PULL;  pull: pyzmq PUSH -> edgezmq
-PULL (profiled);  req: edgezmq REQ (profiled) -> pyzmq REP. Prints the top
+PULL (profiled);  req: edgezmq REQ (profiled) -> pyzmq REP;  pub: edgezmq
+PUB (profiled) -> --subs pyzmq SUBs. Prints the top
 functions by own time; --io0 profiles the cooperative mode.
 """
 import argparse
 import cProfile
 import os
 import pstats
+import select
 import subprocess
 import sys
 import time
@@ -30,19 +32,29 @@ def read_port(p):
     raise SystemExit("peer gave no port")
 
 
+def wait_ready(pub, subs):
+    """Send warm-up beacons until every subscriber said READY."""
+    pending = list(subs)
+    while pending:
+        pub.send(b"W")
+        r = select.select([q.stdout for q in pending], [], [], 0.01)[0]
+        pending = [q for q in pending if q.stdout not in r or q.stdout.readline().strip() != "READY"]
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("what", choices=("push", "pull", "req"))
+    ap.add_argument("what", choices=("push", "pull", "req", "pub"))
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--count", type=int, default=50000)
     ap.add_argument("--top", type=int, default=25)
+    ap.add_argument("--subs", type=int, default=4)
     ap.add_argument("--io0", action="store_true")
     ap.add_argument("--no-profile", action="store_true", help="just time it")
     a = ap.parse_args()
     import edgezmq as zmq
 
     ctx = zmq.Context(io_threads=0 if a.io0 else 1)
-    msg = b"x" * a.size
+    msg = (b"D" if a.what == "pub" else b"x") + b"x" * (a.size - 1)
     n = a.count
     prof = cProfile.Profile()
     if a.what == "push":
@@ -65,6 +77,20 @@ def main():
         def body():
             for _ in range(n):
                 s.recv()
+
+    elif a.what == "pub":
+        s = ctx.socket(zmq.PUB)
+        s.sndhwm = 0
+        s.bind("tcp://127.0.0.1:*")
+        port = int(s.last_endpoint.decode().rsplit(":", 1)[1])
+        subs = [peer("sub", size=a.size, count=n, port=port) for _ in range(a.subs)]
+        wait_ready(s, subs)
+        p = subs[0]
+
+        def body():
+            for _ in range(n):
+                s.send(msg)
+            s.send(b"E")
 
     else:
         p = peer("rep", size=a.size, count=n, warmup=100)

@@ -44,6 +44,16 @@ def frame(flags, body):
     return header(flags, len(body)) + body
 
 
+_scan = None  # a port's batch frame scanner (ports/cpython/zmtpfast.py), or None
+
+
+def install(scan_fn=None):
+    """Use a port's scanner: scan_fn(decoder, data, pos, end) delivers the complete
+    frames it finds at data[pos:] as feed() would and returns where it stopped."""
+    global _scan
+    _scan = scan_fn
+
+
 class FrameDecoder:
     """Turns stream bytes into frames delivered to `sink`.
 
@@ -65,6 +75,11 @@ class FrameDecoder:
         self.body = None
         self.grow = False
         self.got = 0
+        # set by the engine on a device: short data frames are copied into a
+        # free slot of this FramePool with copy(dst, doff, src, soff, n), so
+        # the steady state allocates nothing (a bytes object per frame otherwise)
+        self.pool = None
+        self.copy = None
 
     def _check(self, flags, size):
         """-> 1 to receive the body, 0 to skip it. Raise to refuse."""
@@ -80,6 +95,9 @@ class FrameDecoder:
     def feed(self, data, pos, end):
         """Consume data[pos:end] entirely; frames go to the sink as they complete."""
         sink = self.sink
+        scan = _scan
+        if scan is not None and self.state == _ST_FLAGS:
+            pos = scan(self, data, pos, end)
         while pos < end:
             st = self.state
             if st == _ST_FLAGS:
@@ -103,8 +121,7 @@ class FrameDecoder:
                 # fast path: a short frame wholly inside this chunk
                 if end - pos >= size:
                     if self._check(flags, size):
-                        # one copy (a bytearray slice would copy twice)
-                        sink.on_frame(flags, bytes(memoryview(data)[pos : pos + size]), size)
+                        sink.on_frame(flags, self._body(flags, data, pos, size), size)
                     pos += size
                     continue
                 self._start_body(size)
@@ -120,7 +137,7 @@ class FrameDecoder:
                     # a long frame under 256 bytes is accepted, as libzmq does
                     if end - pos >= size:
                         if self._check(self.flags, size):
-                            sink.on_frame(self.flags, bytes(memoryview(data)[pos : pos + size]), size)
+                            sink.on_frame(self.flags, self._body(self.flags, data, pos, size), size)
                         pos += size
                         self.state = _ST_FLAGS
                         continue
@@ -129,8 +146,10 @@ class FrameDecoder:
                 take = min(end - pos, self.size - self.got)
                 if self.grow:
                     self.body += data[pos : pos + take]
+                elif self.copy is not None:  # a device: no slice objects
+                    self.copy(self.body, self.got, data, pos, take)
                 else:
-                    self.body[self.got : self.got + take] = data[pos : pos + take]
+                    self.body[self.got : self.got + take] = memoryview(data)[pos : pos + take]
                 self.got += take
                 pos += take
                 if self.got == self.size:
@@ -138,12 +157,24 @@ class FrameDecoder:
                     self.body = None
                     self.state = _ST_FLAGS
                     sink.on_frame(self.flags, body, self.size)
+                    if scan is not None:
+                        pos = scan(self, data, pos, end)
             else:  # _ST_SKIP
                 take = min(end - pos, self.size - self.got)
                 self.got += take
                 pos += take
                 if self.got == self.size:
                     self.state = _ST_FLAGS
+
+    def _body(self, flags, data, pos, size):
+        """A frame body that sat whole in the chunk: a pool slot when one is
+        free (device), else one bytes copy (a bytearray slice copies twice)."""
+        pool = self.pool
+        if pool is not None and pool.nfree and size <= pool.size and not flags & FLAG_COMMAND:
+            buf = pool.take_slot()
+            self.copy(buf, 0, data, pos, size)
+            return buf
+        return bytes(memoryview(data)[pos : pos + size])
 
     def _start_body(self, size):
         self.got = 0

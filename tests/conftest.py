@@ -35,6 +35,11 @@ def ezctx():
 
 
 def pytest_configure(config):
+    # the port installs the cffi fast paths when built (not with EDGEZMQ_PURE=1),
+    # so tests of the core's pieces without a Context use them too
+    from edgezmq.ports import default_port
+
+    default_port()
     config.addinivalue_line("markers", "soak: long runs, only with --run-soak")
     config.addinivalue_line("markers", "micropython: runs the MicroPython unix port")
 

@@ -7,17 +7,30 @@ from .. import constants as C
 from ..errors import ZMQError
 from .base import Pattern
 
+_match = None  # a port's prefix matcher for many topics (ports/cpython/zmtpfast.py), or None
+_MANY = 8  # topics from which the port's matcher pays for its call
+
+
+def install(match_fn=None):
+    """Use a port's matcher: match_fn(topics, data) -> Topics.match's answer, for
+    sets of _MANY topics or more; it may cache in topics.table (reset on change)."""
+    global _match
+    _match = match_fn
+
 
 class Topics:
     """A multiset of subscription prefixes."""
 
     def __init__(self):
         self.counts = {}
+        self.table = None  # the port matcher's packed copy of the topics
 
     def add(self, topic):
         """-> True when the topic is new."""
         c = self.counts.get(topic, 0)
         self.counts[topic] = c + 1
+        if c == 0:
+            self.table = None
         return c == 0
 
     def remove(self, topic):
@@ -27,14 +40,23 @@ class Topics:
             return False
         if c == 1:
             del self.counts[topic]
+            self.table = None
             return True
         self.counts[topic] = c - 1
         return False
 
-    def match(self, data):
+    def match(self, data, n=-1):
+        """Does data (or data[:n], a pool slot on a device) start with a topic?"""
         counts = self.counts
         if b"" in counts:
             return True
+        if 0 <= n != len(data):  # compared in place: a slice would allocate
+            for t in counts:
+                if _starts(data, n, t):
+                    return True
+            return False
+        if _match is not None and len(counts) >= _MANY:
+            return _match(self, data)
         for t in counts:
             if data[: len(t)] == t:
                 return True
@@ -42,6 +64,18 @@ class Topics:
 
     def __len__(self):
         return len(self.counts)
+
+
+def _starts(data, n, t):
+    k = len(t)
+    if k > n:
+        return False
+    i = 0
+    while i < k:
+        if data[i] != t[i]:
+            return False
+        i += 1
+    return True
 
 
 class Pub(Pattern):
@@ -166,7 +200,7 @@ class Sub(Pattern):
     def on_pipe_frame(self, pipe, more, buf, n):
         # filter here too: the publisher may be an XPUB sending everything
         if not getattr(pipe, "_cont", False):
-            pipe._skip = not self.topics.match(buf[:n] if n != len(buf) else buf)
+            pipe._skip = not self.topics.match(buf, n)
         pipe._cont = more
         if pipe._skip:
             if len(buf) == self.sock.ctx.pool.size:

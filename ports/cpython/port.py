@@ -142,6 +142,7 @@ class CPythonPort:
     def __init__(self) -> None:
         self._crypto = None
         self.copy = _copy
+        self.fast = _install_fast()  # cffi fast paths in the core: built and not EDGEZMQ_PURE=1
 
     # -- reactor pieces ----------------------------------------------------
     def poller(self) -> EpollPoller:
@@ -313,6 +314,14 @@ class CPythonPort:
         from .serial_transport import attach
 
         return attach(ctx, sock, ep, addr, binding)
+
+
+def _install_fast() -> bool:
+    try:
+        from . import zmtpfast
+    except ImportError:  # no cffi
+        return False
+    return zmtpfast.install()
 
 
 def _copy(dst, doff, src, soff, n) -> None:

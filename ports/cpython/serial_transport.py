@@ -20,9 +20,13 @@ _fast = None
 
 
 def install_fast() -> bool:
-    """Use the cffi byte stuffing if it was built (once); -> whether it is in use."""
+    """Use the cffi byte stuffing if it was built and EDGEZMQ_PURE is not 1 (once);
+    -> whether it is in use."""
     global _fast
     if _fast is None:
+        if os.environ.get("EDGEZMQ_PURE") == "1":
+            _fast = False
+            return _fast
         try:
             from . import linkfast
 

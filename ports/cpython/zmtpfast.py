@@ -1,0 +1,108 @@
+"""ZMTP fast paths in C (cffi), installed into the core if built.
+
+    from edgezmq.ports.cpython import zmtpfast
+    zmtpfast.install()          # True if the C versions are now in use
+
+- frame scanning: one C call splits a receive buffer into its complete
+  frames; FrameDecoder's Python loop then handles only what the scanner
+  leaves (a frame cut by the buffer's end, one over a limit, bad input);
+- subscription matching: a prefix test over a packed table when a
+  subscriber has many topics.
+
+Both give the same results as the pure-Python code they replace; when the
+extension is not built (ports/cpython/_zmtpfast_build.py), or EDGEZMQ_PURE=1,
+the pure versions stay in place.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+
+_lib = None
+_ffi = None
+_BATCH = 512  # frames per C call
+active = False  # the C versions are installed
+
+
+def load(path: str | None = None) -> bool:
+    """Import the compiled module (from path, or beside this file); -> bool."""
+    global _lib, _ffi
+    if path is None:
+        here = os.path.dirname(os.path.abspath(__file__))
+        names = [n for n in os.listdir(here) if n.startswith("_zmtpfast.") and n.endswith(".so")]
+        if not names:
+            return False
+        path = os.path.join(here, names[0])
+    try:
+        spec = importlib.util.spec_from_file_location("_zmtpfast", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+    except (ImportError, OSError):
+        return False
+    _lib, _ffi = mod.lib, mod.ffi
+    return True
+
+
+def scan(dec, data, pos: int, end: int) -> int:
+    """Deliver the complete frames at data[pos:end] to dec.sink; -> where it stopped.
+
+    Frames go to sink.on_frame exactly as FrameDecoder.feed would give them
+    (a fresh bytes body per frame); the decoder's state is untouched."""
+    bufs = dec.__dict__.get("_zf")
+    if bufs is None:  # per decoder: cffi releases the GIL, so buffers are not shared
+        bufs = dec._zf = (_ffi.new("long long[]", 3 * _BATCH), _ffi.new("size_t *"))
+    out, used = bufs
+    src = _ffi.from_buffer(data)
+    on_frame = dec.sink.on_frame
+    mv = memoryview(data)
+    while end - pos >= 2:
+        k = _lib.zf_scan(src + pos, end - pos, dec.limit, dec.command_limit, out, _BATCH, used)
+        if k == 0:
+            break
+        v = _ffi.unpack(out, 3 * k)
+        m = mv[pos:]
+        for f, o, s in zip(v[0::3], v[1::3], v[2::3]):
+            on_frame(f, bytes(m[o : o + s]), s)
+        pos += used[0]
+        if k < _BATCH:
+            break
+    return pos
+
+
+def match(topics, data) -> bool:
+    """Topics.match in C, over a table packed once per change of the set."""
+    table = topics.table
+    if table is None:
+        parts = []
+        for t in topics.counts:
+            parts.append(len(t).to_bytes(4, "big"))
+            parts.append(t)
+        table = topics.table = b"".join(parts)
+    return _lib.zf_match(_ffi.from_buffer(data), len(data), table, len(table)) == 1
+
+
+def install(path: str | None = None) -> bool:
+    """Use the C versions in the core if they load and EDGEZMQ_PURE is not 1; -> bool."""
+    global active
+    if os.environ.get("EDGEZMQ_PURE") == "1":
+        return False
+    if _lib is None and not load(path):
+        return False
+    from edgezmq import frames
+    from edgezmq.patterns import pubsub
+
+    frames.install(scan_fn=scan)
+    pubsub.install(match_fn=match)
+    active = True
+    return True
+
+
+def uninstall() -> None:
+    """Back to the pure-Python versions (tests compare both)."""
+    global active
+    from edgezmq import frames
+    from edgezmq.patterns import pubsub
+
+    frames.install(scan_fn=None)
+    pubsub.install(match_fn=None)
+    active = False
