@@ -13,7 +13,7 @@ def default_port():
 
             _port = MicroPythonPort()
         else:
-            from .cpython.port import CPythonPort
+            from .cpython.port import CPythonPort  # port-ok: CPython only
 
             _port = CPythonPort()
     return _port

@@ -92,7 +92,7 @@ def accept(self, lsock):
     peer = "ipc"
     if not isinstance(addr, tuple):
         try:
-            addr = socket.sockaddr(addr)
+            addr = socket.sockaddr(addr)  # port-ok: unix port only
         except (AttributeError, ValueError, TypeError, OSError):
             addr = None
     if addr and len(addr) >= 3 and addr[0] == socket.AF_INET:
@@ -108,7 +108,7 @@ def _ntoa(b):
     if isinstance(b, str):
         return b
     try:
-        return socket.inet_ntop(socket.AF_INET, b)
+        return socket.inet_ntop(socket.AF_INET, b)  # port-ok: not on every board
     except (AttributeError, OSError, ValueError):
         return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
 

@@ -220,7 +220,7 @@ if sys.implementation.name == "micropython":  # CPython never imports the viper 
         try:
             from . import nacl_viper as _v
         except ImportError:
-            import nacl_viper as _v
+            import nacl_viper as _v  # port-ok: flat install (nacl_viper.py beside this file)
         _x = [_S0, 1, 2, 3, 0xFFFFFFFF, _S1, 5, 6, 0xFFFFFFFF, 7, _S2, 8, 9, 10, 0x80000000, _S3]
         _d = bytes(range(200))
         _o1 = bytearray(200)

@@ -19,7 +19,7 @@ class TtyDevice:
     def __init__(self, path, baud):
         self.f = open(path, "r+b")
         try:
-            import termios
+            import termios  # port-ok: unix port only (tty device)
 
             fd = self.f.fileno()
             termios.setraw(fd)
@@ -59,7 +59,7 @@ class UartDevice:
         for k in ("tx", "rx"):
             v = params.get(k)
             if v:  # a pin number, or a name where the port uses names ("PA2")
-                kw[k] = Pin(int(v) if v.isdigit() else v)
+                kw[k] = Pin(int(v) if v.isdigit() else v)  # port-ok: boards (no machine.UART on unix)
         kw["rxbuf"] = int(params.get("rxbuf") or 1024)
         kw["txbuf"] = int(params.get("txbuf") or 512)
         try:
@@ -74,12 +74,12 @@ class UartDevice:
         return 0 if n is None else n
 
     def write(self, data):
-        n = self.u.write(data)
+        n = self.u.write(data)  # port-ok: boards (no machine.UART on unix)
         return 0 if n is None else n
 
     def close(self):
         try:
-            self.u.deinit()
+            self.u.deinit()  # port-ok: boards (no machine.UART on unix)
         except AttributeError:
             pass
 
