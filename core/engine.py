@@ -9,6 +9,7 @@ from . import constants as C
 from ._compat import const, ticks_ms
 from .connection import READY, Connection
 from .errors import ProtocolError
+from .frames import FLAG_MORE, header
 from .pipe import StreamPipe
 
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
@@ -30,6 +31,8 @@ class Engine:
         self.rx = self.ctx.rx_buffer()
         self.fd = stream.fileno()
         self.pobj = stream
+        # scatter/gather writes when the port has them and the stream is a socket
+        self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
         now = ticks_ms()
         self.conn = Connection(self, opts, now)
         self.handshake_timer = None
@@ -60,8 +63,10 @@ class Engine:
         for _ in range(_MAX_READS):
             if not self.active or not self.reading:
                 break
+            # the rest of a big body is read straight into it, not through rx
+            into = conn.decoder.body_view(len(rx)) or rx
             try:
-                n = port.read_into(self.stream, rx)
+                n = port.read_into(self.stream, into)
             except OSError as e:
                 self.close("read failed: %s" % e, C.EVENT_DISCONNECTED)
                 return
@@ -71,7 +76,11 @@ class Engine:
                 self.close("peer closed the connection", C.EVENT_DISCONNECTED)
                 return
             try:
-                conn.receive(rx, 0, n, ticks_ms())
+                if into is rx:
+                    conn.receive(rx, 0, n, ticks_ms())
+                else:
+                    conn.last_rx = ticks_ms()
+                    conn.decoder.body_filled(n)
             except ProtocolError as e:
                 self.flush()
                 self.close("protocol error: %s" % e, C.EVENT_HANDSHAKE_FAILED_PROTOCOL)
@@ -82,7 +91,7 @@ class Engine:
             pipe = self.pipe
             if pipe is not None:
                 pipe.check_hwm()  # per chunk: may stop reading at RCVHWM
-            if n < len(rx):
+            if n < len(into):
                 break
         if conn.tx and self.active:
             self.flush()
@@ -136,6 +145,51 @@ class Engine:
         if want != getattr(self, "_want_w", None):
             self._want_w = want
             self.reactor.set_interest(self, self.reading, want)
+
+    def write_frame(self, data, more):
+        """A big data frame, written at once from the caller's buffer after what tx
+        holds (one sendmsg, no copy into tx); only what the socket did not take is
+        queued. The pipe's accounting is done here. -> False when the frame must go
+        through Connection.send_frame (no writev, socket full, CURVE boxes it)."""
+        conn = self.conn
+        if self.writev is None or self._want_w or not self.active or conn.mech.wraps:
+            return False
+        if memoryview(data).nbytes != len(data):
+            return False  # not a flat byte buffer
+        hdr = header(more & FLAG_MORE, len(data))
+        tx = conn.tx
+        old = len(tx)
+        try:
+            n = self.writev(self.stream, (tx, hdr, data) if old else (hdr, data))
+        except OSError:
+            n = 0  # the next flush meets the error and closes
+        now = ticks_ms()
+        if n < old:
+            if n:
+                conn.sent(n, now)
+            tx += hdr
+            tx += data
+        else:
+            if old:
+                conn.sent(old, now)
+            k = n - old
+            if k < len(hdr):
+                tx += hdr[k:]
+                tx += data
+            elif k - len(hdr) < len(data):
+                tx += memoryview(data)[k - len(hdr) :]
+            conn.last_tx = now
+        pipe = self.pipe
+        pipe.queued += len(hdr) + len(data)
+        if not more:
+            pipe.ends.append(pipe.queued)
+        if n:
+            pipe.on_sent(n)
+        want = len(tx) > 0
+        if want != self._want_w:
+            self._want_w = want
+            self.reactor.set_interest(self, self.reading, want)
+        return True
 
     def pause_reading(self, paused):
         """Flow control: stop reading while the receive queue is at RCVHWM."""

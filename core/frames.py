@@ -145,7 +145,7 @@ class FrameDecoder:
             elif st == _ST_BODY:
                 take = min(end - pos, self.size - self.got)
                 if self.grow:
-                    self.body += data[pos : pos + take]
+                    self.body += memoryview(data)[pos : pos + take]
                 elif self.copy is not None:  # a device: no slice objects
                     self.copy(self.body, self.got, data, pos, take)
                 else:
@@ -175,6 +175,22 @@ class FrameDecoder:
             self.copy(buf, 0, data, pos, size)
             return buf
         return bytes(memoryview(data)[pos : pos + size])
+
+    def body_view(self, least):
+        """The unfilled rest of the body being received when it is `least` bytes or
+        more, for the owner to read into directly (then body_filled); else None."""
+        if self.state != _ST_BODY or self.grow or self.size - self.got < least:
+            return None
+        return memoryview(self.body)[self.got : self.size]
+
+    def body_filled(self, n):
+        """The owner read n bytes into body_view(): deliver the body once complete."""
+        self.got += n
+        if self.got == self.size:
+            body = self.body
+            self.body = None
+            self.state = _ST_FLAGS
+            self.sink.on_frame(self.flags, body, self.size)
 
     def _start_body(self, size):
         self.got = 0

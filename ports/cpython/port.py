@@ -291,6 +291,15 @@ class CPythonPort:
         except InterruptedError:
             return 0
 
+    def writev(self, s, bufs) -> int:
+        """Write several buffers with one system call (scatter/gather); -> bytes written."""
+        try:
+            return s.sendmsg(bufs)
+        except BlockingIOError:
+            return 0
+        except InterruptedError:
+            return 0
+
     # -- misc --------------------------------------------------------------
     def random(self, n: int) -> bytes:
         return os.urandom(n)

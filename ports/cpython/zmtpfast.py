@@ -48,6 +48,8 @@ def scan(dec, data, pos: int, end: int) -> int:
 
     Frames go to sink.on_frame exactly as FrameDecoder.feed would give them
     (a fresh bytes body per frame); the decoder's state is untouched."""
+    if dec.__dict__.get("pool") is not None:
+        return pos  # the decoder puts short frames in pool slots: its own loop does that
     bufs = dec.__dict__.get("_zf")
     if bufs is None:  # per decoder: cffi releases the GIL, so buffers are not shared
         bufs = dec._zf = (_ffi.new("long long[]", 3 * _BATCH), _ffi.new("size_t *"))
