@@ -6,9 +6,10 @@ Every scenario endpoint is its own process (worker.py), both ends of a
 scenario use the same library, and the libraries take turns in interleaved
 A/B rounds (the order flips every round) so drift on the machine hits both.
 Reported: the median over rounds and the spread (min-max); the ratio is
-edgezmq / pyzmq. Results go to benchmarks/results/latest.json, and to
-latest.png when matplotlib is importable. Only 127.0.0.1 is used, and every
-process has a hard timeout.
+edgezmq / pyzmq. Results go to benchmarks/results/latest.json and latest.md,
+and when matplotlib is importable (the [bench] extra) to latest.png (the
+ratios) and throughput.png (PUSH/PULL throughput against message size).
+Only 127.0.0.1 is used, and every process has a hard timeout.
 """
 import argparse
 import json
@@ -335,13 +336,55 @@ def machine():
     return info
 
 
-def plot(results, path):
+def pyplot():
+    """matplotlib's pyplot without a display, or None when it is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def plot_throughput(results, path):
+    """PUSH/PULL throughput against message size, one line per library; -> bool."""
+    plt = pyplot()
+    rows = [r for r in results if r["id"].startswith("pushpull-")]
+    if plt is None or not rows:
+        return False
+    rows.sort(key=lambda r: int(r["id"].split("-")[1]))
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for lib, style in (("edgezmq", "o-"), ("pyzmq", "s--")):
+        xs, ys, lo, hi = [], [], [], []
+        for r in rows:
+            s = r["summary"].get(lib, {}).get("mb_per_s")
+            if s:
+                xs.append(int(r["id"].split("-")[1]))
+                ys.append(s["median"])
+                lo.append(s["median"] - s["min"])
+                hi.append(s["max"] - s["median"])
+        if xs:
+            ax.errorbar(xs, ys, yerr=[lo, hi], fmt=style, capsize=3, label=lib)
+    ax.set_xscale("log", base=2)
+    ax.set_yscale("log")
+    ax.set_xticks([int(r["id"].split("-")[1]) for r in rows])
+    ax.set_xticklabels([human_size(int(r["id"].split("-")[1])) for r in rows])
+    ax.set_xlabel("message size")
+    ax.set_ylabel("MB/s (median, bars: min-max over rounds)")
+    ax.set_title("PUSH/PULL throughput over 127.0.0.1")
+    ax.grid(True, which="both", alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True
+
+
+def plot(results, path):
+    plt = pyplot()
+    if plt is None:
         return False
     labels, ratios = [], []
     for r in results:
@@ -443,8 +486,13 @@ def main(argv=None):
         f.write(markdown(results))
     print("\nwrote %s and %s" % (args.json, md))
     if not args.no_plot:
+        if pyplot() is None:
+            print("no plots: matplotlib is not importable (pip install 'edgezmq[bench]')")
         png = os.path.splitext(args.json)[0] + ".png"
         if plot(results, png):
+            print("wrote %s" % png)
+        png = os.path.join(os.path.dirname(os.path.abspath(args.json)), "throughput.png")
+        if plot_throughput(results, png):
             print("wrote %s" % png)
     return 1 if failures else 0
 
