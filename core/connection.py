@@ -247,8 +247,14 @@ class Connection:
             self.tx += header(0, len(body))
             self.tx += body
         else:
-            self.tx += header(flags & FLAG_MORE, len(data))
-            self.tx += data
+            tx = self.tx
+            n = len(data)
+            if n < 256:  # the header byte by byte: no bytes object per frame
+                tx.append(flags & FLAG_MORE)
+                tx.append(n)
+            else:
+                tx += header(flags & FLAG_MORE, n)
+            tx += data
 
     def send_subscription(self, topic, on):
         """SUBSCRIBE/CANCEL in the form the peer's version expects."""

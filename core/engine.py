@@ -215,6 +215,10 @@ class Engine:
             self.handshake_timer.cancel()
             self.handshake_timer = None
         self.pipe = StreamPipe(self, conn)
+        if getattr(self.port, "pool_small_frames", False) and not conn.mech.wraps:
+            d = conn.decoder  # short frames into pool slots: no allocation per message
+            d.pool = self.ctx.pool
+            d.copy = self.port.copy
         if not self.sock.attach_pipe(self.pipe):
             self.pipe = None  # never attached: a failed handshake, not a disconnect
             raise ProtocolError("socket refused the peer (duplicate identity)")

@@ -86,11 +86,8 @@ class StreamPipe(Pipe):
     def on_sent(self, n):
         self.written += n
         ends = self.ends
-        k = 0
-        while k < len(ends) and ends[k] <= self.written:
-            k += 1
-        if k:
-            del ends[:k]
+        while ends and ends[0] <= self.written:
+            ends.pop(0)  # not `del ends[:k]`: a slice object per call on MicroPython
 
     def pending(self):
         return len(self.ends)

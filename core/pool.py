@@ -8,18 +8,23 @@ from the heap where the port allows it (CPython) and are counted.
 
 
 class FramePool:
+    """`free[0:nfree]` is a stack of unused slots: taking and giving back
+    only moves an index, so the steady state allocates nothing (a list that
+    shrank and grew again would reallocate on MicroPython)."""
+
     def __init__(self, count=16, size=1024, heap_ok=True):
         self.size = size
         self.heap_ok = heap_ok
         self.slots = [bytearray(size) for _ in range(count)]
         self.free = list(self.slots)
+        self.nfree = count
         self.heap_allocs = 0
         self.exhausted = 0
 
     def take(self, n):
         """A buffer for n bytes: a pool slot, a heap buffer, or None (refused)."""
-        if n <= self.size and self.free:
-            return self.free.pop()
+        if n <= self.size and self.nfree:
+            return self.take_slot()
         if self.heap_ok:
             if n <= self.size:
                 self.exhausted += 1
@@ -29,10 +34,20 @@ class FramePool:
             self.exhausted += 1
         return None
 
+    def take_slot(self):
+        """A free slot (the caller checked nfree)."""
+        k = self.nfree - 1
+        self.nfree = k
+        buf = self.free[k]
+        self.free[k] = None
+        return buf
+
     def give(self, buf):
         """Return a buffer; heap buffers are simply dropped."""
-        if len(buf) == self.size and type(buf) is bytearray and len(self.free) < len(self.slots):
-            self.free.append(buf)
+        k = self.nfree
+        if len(buf) == self.size and type(buf) is bytearray and k < len(self.free):
+            self.free[k] = buf
+            self.nfree = k + 1
 
 
 class FrameQueue:
@@ -40,6 +55,8 @@ class FrameQueue:
 
     Only whole messages are visible to readers (`msgs`): the frames of a
     message still arriving are held back, and dropped if the peer dies.
+    pop() returns one reused [buf, n, more] list (no tuple per frame):
+    unpack it before the next pop.
     """
 
     def __init__(self, cap=8):
@@ -50,6 +67,7 @@ class FrameQueue:
         self.count = 0  # frames stored
         self.msgs = 0  # complete messages stored
         self.partial = 0  # frames of the message still arriving
+        self.got = [None, 0, 0]
 
     def push(self, buf, n, more):
         cap = len(self.bufs)
@@ -79,17 +97,18 @@ class FrameQueue:
         self.head = 0
 
     def pop(self):
-        """-> (buf, n, more) of the oldest frame of a complete message."""
+        """-> [buf, n, more] of the oldest frame of a complete message."""
         i = self.head
-        buf = self.bufs[i]
-        n = self.lens[i]
-        more = self.more[i]
+        got = self.got
+        got[0] = self.bufs[i]
+        got[1] = self.lens[i]
+        more = got[2] = self.more[i]
         self.bufs[i] = None
         self.head = (i + 1) % len(self.bufs)
         self.count -= 1
         if not more:
             self.msgs -= 1
-        return buf, n, more
+        return got
 
     def drop_partial(self, pool=None):
         """Forget the frames of an unfinished message (its peer went away);

@@ -50,32 +50,44 @@ class Reactor:
         return t
 
     def _next_timeout(self, timeout):
-        """Milliseconds until the earliest live timer, capped by timeout (-1 = none)."""
-        if not self.timers:
+        """Milliseconds until the earliest live timer, capped by timeout (-1 = none).
+
+        Cancelled timers are dropped here, but only when there are some: the
+        usual turn allocates nothing (a device runs this on every poll)."""
+        timers = self.timers
+        if not timers:
             return timeout
         now = ticks_ms()
         best = timeout
-        live = []
-        for t in self.timers:
+        dead = 0
+        for t in timers:
             if not t.live:
+                dead += 1
                 continue
-            live.append(t)
             d = ticks_diff(t.due, now)
             d = 0 if d < 0 else d
             if best < 0 or d < best:
                 best = d
-        self.timers = live
+        if dead:
+            self.timers = [t for t in timers if t.live]
         return best
 
     def _run_timers(self):
-        if not self.timers:
+        timers = self.timers
+        if not timers:
             return
         now = ticks_ms()
-        due = [t for t in self.timers if t.live and ticks_diff(t.due, now) <= 0]
+        due = None  # built only when a timer is due (and no comprehension:
+        for t in timers:  # one capturing `now` would allocate a cell per call)
+            if t.live and ticks_diff(t.due, now) <= 0:
+                if due is None:
+                    due = []
+                due.append(t)
+        if due is None:
+            return
         for t in due:
             t.live = False
-        if due:
-            self.timers = [t for t in self.timers if t.live]
+        self.timers = [t for t in timers if t.live]
         for t in due:
             t.cb()
 
@@ -94,8 +106,13 @@ class Reactor:
                 relock()
         else:
             events = self.poller.poll(timeout)
-        for handler, r, w, e in events:
+        n = 0
+        for ev in events:
+            if ev is None:
+                break  # a poller that reuses its list ends the events with None
+            n += 1
+            handler, r, w, e = ev
             if handler.active:
                 handler.on_event(r, w, e)
         self._run_timers()
-        return len(events)
+        return n

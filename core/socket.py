@@ -310,7 +310,7 @@ class Socket:
         buf, n, more = self._recv_frame(flags)
         if type(buf) is bytes and len(buf) == n:
             return buf
-        data = bytes(buf[:n]) if len(buf) != n else bytes(buf)
+        data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
         self.ctx.pool.give(buf)
         return data
 

@@ -5,7 +5,8 @@ from ..errors import ZMQError
 
 class Pattern:
     """Base policy. send_frame returns True when the frame was taken, False
-    when it must wait (HWM, no peer); recv_frame returns (buf, n, more) or None."""
+    when it must wait (HWM, no peer); recv_frame returns (buf, n, more) or None
+    (a tuple or a queue's reused list: unpack it at once)."""
 
     can_send_type = True
     can_recv_type = True
@@ -57,8 +58,8 @@ class Pattern:
             else:
                 self._prune()
                 return None
-        buf, n, more = p.inq.pop()
-        if more:
+        got = p.inq.pop()
+        if got[2]:
             self.fq_current = p
         else:
             self.fq_current = None
@@ -67,7 +68,7 @@ class Pattern:
             elif p.inq.msgs == 0 and p in self.pipes:
                 self.pipes.remove(p)
         self.last_pipe = p
-        return buf, n, more
+        return got
 
     def fq_has(self):
         if self.fq_current is not None:

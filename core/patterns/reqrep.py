@@ -53,13 +53,13 @@ class Req(Pattern):
             else:
                 self._drop_other_replies()
                 return None
-        buf, n, more = p.inq.pop()
-        if not more:
+        got = p.inq.pop()
+        if not got[2]:
             self.in_reply = False
             self.sending = True
             p.consumed()
             self._drop_other_replies()
-        return buf, n, more
+        return got
 
     def _drop_other_replies(self):
         """Replies from other peers (late ones for an abandoned request) are dropped."""
@@ -102,14 +102,17 @@ class Rep(Pattern):
                     return None
                 env = []
                 got = None
+                pool = self.sock.ctx.pool
                 while True:
                     buf, n, more = self.fq_recv()
                     if not more:
+                        pool.give(buf)
                         break  # no delimiter: malformed, drop it
                     if n == 0:
                         got = self.last_pipe
                         break
-                    env.append(bytes(buf[:n]) if len(buf) != n else buf)
+                    env.append(buf if type(buf) is bytes and len(buf) == n else bytes(memoryview(buf)[:n]))
+                    pool.give(buf)  # a pool slot goes back once copied
                 if got is not None:
                     self.envelope = env
                     self.reply_pipe = got
@@ -133,7 +136,9 @@ class Rep(Pattern):
         if n == 0 and more:
             pipe._delim = True
         if not more and not pipe._delim:
-            pipe.inq.drop_partial()
+            pool = self.sock.ctx.pool
+            pipe.inq.drop_partial(pool)
+            pool.give(buf)
             return
         pipe.inq.push(buf, n, more)
 

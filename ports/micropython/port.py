@@ -36,6 +36,7 @@ class Poller:
         self.port = port
         self.p = select.poll()
         self.by_obj = {}
+        self.out = []
 
     def register(self, h, read=True, write=False):
         o = h.pobj
@@ -60,7 +61,10 @@ class Poller:
                 pass
 
     def poll(self, timeout_ms):
-        out = []
+        """-> the ready [handler, r, w, e] slots in one reused list, ended by
+        None when it is longer than this poll's events (no list per poll)."""
+        out = self.out
+        k = 0
         errs = self.port._errs
         if errs:
             errs.clear()
@@ -75,7 +79,13 @@ class Poller:
             slot[1] = ev & _POLLIN
             slot[2] = ev & _POLLOUT
             slot[3] = e
-            out.append(slot)
+            if k < len(out):
+                out[k] = slot
+            else:
+                out.append(slot)
+            k += 1
+        if k < len(out):
+            out[k] = None
         return out
 
     def close(self):
@@ -95,7 +105,7 @@ class _NoLock:
     def __enter__(self):
         return self
 
-    def __exit__(self, *a):
+    def __exit__(self, t, v, tb):  # not *a: that packs a tuple on every `with`
         return False
 
 
