@@ -519,3 +519,51 @@ def test_device_out_of_heap_refuses_then_recovers(pz, device):
     s.send_multipart([b"after", b"recovery"])
     assert d.finish() == [[b"after", b"recovery"]]
     assert any("no memory for a connection" in ln for ln in d.lines), "\n".join(d.lines)
+
+
+# -- steady state ------------------------------------------------------------------
+def test_steady_state_allocates_nothing(pz, bundle):
+    """Issue #3: after a warm-up, 1,000 recv_into into a caller's buffer and
+    1,000 sends from a caller's buffer change gc.mem_alloc() by 0 bytes (gc
+    disabled, so every allocation would count). The convenience API's bytes
+    per message are printed (-s) for docs/micropython.md."""
+    import zmq
+
+    n = 1000
+    src = pz.socket(zmq.PUSH)
+    src.sndhwm = 0
+    src.linger = 0
+    src_ep = "tcp://127.0.0.1:%d" % src.bind_to_random_port("tcp://127.0.0.1")
+    sink = pz.socket(zmq.PULL)
+    sink.linger = 0
+    sink_ep = "tcp://127.0.0.1:%d" % sink.bind_to_random_port("tcp://127.0.0.1")
+    want = 200 + n + 200  # warm-up, recv_into window, recv + recv_multipart windows
+    feeder = threading.Thread(target=lambda: [src.send(b"m" * 100) for _ in range(want + 50)], daemon=True)
+    feeder.start()
+    got = []
+
+    def drain():
+        sink.rcvtimeo = 30000
+        try:
+            while len(got) < 200 + n:
+                got.append(len(sink.recv()))
+        except zmq.Again:
+            pass
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    drainer.start()
+    script = os.path.join(ROOT, "benchmarks", "mp_alloc.py")
+    r = subprocess.run([MP, "-X", "heapsize=" + HEAP, script, src_ep, sink_ep, str(n)],
+                       env=dict(os.environ, MICROPYPATH=bundle), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0 and "DONE" in r.stdout, r.stdout + r.stderr
+    drainer.join(30)
+    alloc = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("ALLOC "):
+            _, api, count, nbytes = line.split()
+            alloc[api] = int(nbytes) / int(count)
+            print("[micropython] %s: %.1f bytes allocated per 100-byte message" % (api, alloc[api]))
+    assert alloc["recv_into"] == 0, r.stdout
+    assert alloc["send"] == 0, r.stdout
+    assert got == [100] * (200 + n)  # the device's sends arrived, whole
+    assert 0 < alloc["recv"] < 1024  # a bytes object per message, bounded
