@@ -134,7 +134,11 @@ class Connection:
     def on_frame(self, flags, buf, n):
         if self.state == READY:
             if flags & FLAG_COMMAND:
-                if self.mech.wraps and _command_name(buf, n) == b"MESSAGE":
+                if self.mech.wraps:
+                    # every command after READY travels inside a box (libzmq
+                    # decodes every frame): a plaintext one is an injection
+                    if _command_name(buf, n) != b"MESSAGE":
+                        raise ProtocolError("unencrypted command on a %s connection" % self.mech.name.decode())
                     self._on_box(buf, n)
                     return
                 self._on_command(buf, n)
