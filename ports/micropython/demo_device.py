@@ -3,6 +3,9 @@
 # PUB publishes temperature readings as JSON with a sequence number; REP
 # answers "get config", "set led on|off", "stop". One loop, no threads: the
 # reactor runs while the device waits for the next reading or request.
+# An endpoint is bound, or connected when written ">endpoint" (CZMQ's
+# notation; "@endpoint" binds): over a serial link only one socket may bind,
+# so the serial demo binds REP and connects PUB, both on the same UART.
 import json
 import sys
 
@@ -14,6 +17,15 @@ except ImportError:  # CPython, for trying the script on the desktop
     from edgezmq._compat import ticks_diff, ticks_ms
 
 
+def attach(sock, spec):
+    """Bind "@ep" or "ep", connect ">ep"; -> what to print."""
+    if spec.startswith(">"):
+        sock.connect(spec[1:])
+        return "connected to " + spec[1:]
+    sock.bind(spec.lstrip("@"))
+    return "bound to " + sock.last_endpoint.decode()
+
+
 def main():
     pub_ep = sys.argv[1] if len(sys.argv) > 1 else "tcp://0.0.0.0:5556"
     rep_ep = sys.argv[2] if len(sys.argv) > 2 else "tcp://0.0.0.0:5557"
@@ -21,11 +33,11 @@ def main():
     ctx = zmq.Context()
     pub = ctx.socket(zmq.PUB)
     pub.linger = 0
-    pub.bind(pub_ep)
     rep = ctx.socket(zmq.REP)
     rep.linger = 500
-    rep.bind(rep_ep)
-    print("device: PUB on %s, REP on %s" % (pub.last_endpoint.decode(), rep.last_endpoint.decode()))
+    rep_at = attach(rep, rep_ep)  # first: a bind fails at once on a missing device
+    pub_at = attach(pub, pub_ep)
+    print("device: PUB %s, REP %s" % (pub_at, rep_at))
     led = "off"
     config = {"name": "sensor-1", "period_ms": 100, "unit": "C"}
     seq = 0
