@@ -6,7 +6,7 @@ import importlib
 import sys
 
 COMMANDS = {
-    "demo": "the end-to-end demo: a MicroPython device, a pyzmq subscriber and a requester",
+    "demo": "the end-to-end demo: a MicroPython sensor on a virtual UART, the gateway, pyzmq peers",
     "bench": "the benchmark suite, edgezmq beside pyzmq",
     "bundle": "write the MicroPython package (.py, and .mpy with --mpy) into a folder",
     "keygen": "write a CURVE certificate pair (public and secret files)",
