@@ -80,7 +80,8 @@ def match(topics, data) -> bool:
             parts.append(len(t).to_bytes(4, "big"))
             parts.append(t)
         table = topics.table = b"".join(parts)
-    return _lib.zf_match(_ffi.from_buffer(data), len(data), table, len(table)) == 1
+    src = data if type(data) is bytes else _ffi.from_buffer(data)
+    return _lib.zf_match(src, len(data), table, len(table)) == 1
 
 
 def install(path: str | None = None) -> bool:
