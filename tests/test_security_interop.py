@@ -19,6 +19,8 @@ from edgezmq import zap as ez_zap
 from edgezmq.auth import ThreadAuthenticator, create_certificates
 from edgezmq.mechanism import MechanismConfig, create
 from edgezmq.ports.cpython.crypto import PyNaclCrypto
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from peers import remote
 
 pytest.importorskip("zmq")
@@ -674,6 +676,7 @@ def test_keygen_cli_certificates_load_in_pyzmq(tmp_path):
     pub, sec = tmp_path / "k" / "dev1.key", tmp_path / "k" / "dev1.key_secret"
     assert stat.S_IMODE(os.stat(str(sec)).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(str(pub)).st_mode) == 0o644
+    assert stat.S_IMODE(os.stat(str(tmp_path / "k")).st_mode) == 0o700  # made by keygen
     pk, sk = zmq.auth.load_certificate(str(sec))
     assert zmq.auth.load_certificate(str(pub)) == (pk, None)
     assert zmq.curve_public(sk) == pk
@@ -683,6 +686,13 @@ def test_keygen_cli_certificates_load_in_pyzmq(tmp_path):
     r = subprocess.run([sys.executable, "-m", "edgezmq", "keygen", "dev1", "--dir", str(tmp_path / "k")],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 1
+    # --force over a secret file someone made readable: rewritten, and 0600 again
+    os.chmod(str(sec), 0o644)
+    r = subprocess.run([sys.executable, "-m", "edgezmq", "keygen", "dev1", "--dir", str(tmp_path / "k"), "--force"],
+                       capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0, r.stderr
+    assert stat.S_IMODE(os.stat(str(sec)).st_mode) == 0o600
+    pk, sk = zmq.auth.load_certificate(str(sec))  # the new pair
     # and pyzmq's certificates load here
     from edgezmq.auth import load_certificate, load_certificates
 
@@ -976,3 +986,566 @@ def test_zap_answer_edge_cases():
     seen = []
     ez_zap.answer(lambda *a: seen.append(a) or 200, req)
     assert seen == [("dom", "1.2.3.4", "PLAIN", [b"u", b"p"])]
+
+
+# --- after READY: everything inside MESSAGE, commands (flag 0x02) included -------------
+
+
+@pytest.fixture
+def curve_pub(ctx):
+    """An edgezmq CURVE PUB server, no ZAP."""
+    s = Local(ctx, "PUB", sec_opts("CURVE", "server"))
+    ep = s.bind()
+    yield s, int(ep.rsplit(":", 1)[1])
+
+
+def _sub_mech():
+    mech = _client_mech()
+    mech.local_meta = [(b"Socket-Type", b"SUB")]
+    return mech
+
+
+def _boxes_until(raw, mech, want, timeout=3.0):
+    """Read MESSAGE boxes until want(flags, data) holds -> the boxes read (flags, data, nonce)."""
+    got = []
+    raw.sock.settimeout(timeout)
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        f, body = raw.recv_frame()
+        assert body[:8] == b"\x07MESSAGE", body[:8]  # nothing travels outside a box
+        flags, data = mech.decode(body)
+        got.append((flags, bytes(data), int.from_bytes(body[8:16], "big")))
+        if want(flags, data):
+            return got
+    raise AssertionError("not seen in %.1f s: %r" % (timeout, got))
+
+
+def test_curve_commands_inside_message_accepted(curve_pub):
+    """SUBSCRIBE and PING inside MESSAGE (flag 0x02, as libzmq 4.3 sends them) are
+    acted on; the PUB answers PONG inside MESSAGE and publishes in boxes whose
+    nonces strictly increase."""
+    pub, port = curve_pub
+    mech = _sub_mech()
+    raw = Raw(port)
+    _handshake(raw, mech)
+    raw.frame(mech.encode(2, b"\x09SUBSCRIBEt"))
+    raw.frame(mech.encode(2, b"\x04PING\x00\x0aLOL"))
+    got = _boxes_until(raw, mech, lambda f, d: f & 2 and d[:5] == b"\x04PONG")
+    assert got[-1][:2] == (2, b"\x04PONGLOL")
+    end = time.monotonic() + 3
+    while not any(p.subs and p.subs.match(b"t1") for p in pub.s.pattern.pipes) and time.monotonic() < end:
+        time.sleep(0.02)
+    for i in range(3):
+        pub.send([b"other", b"%d" % i])  # filtered out: only "t" was subscribed
+        pub.send([b"t%d" % i, b"x"])
+    got += _boxes_until(raw, mech, lambda f, d: d == b"t2")
+    data = [(f, d) for f, d, _ in got if not f & 2]
+    assert data == [(1, b"t0"), (0, b"x"), (1, b"t1"), (0, b"x"), (1, b"t2")]
+    nonces = [n for _, _, n in got]
+    assert nonces == sorted(set(nonces)) and nonces[0] > 1  # READY used 1
+    raw.close()
+
+
+@pytest.mark.parametrize("frame", [
+    (4, b"\x09SUBSCRIBEt"),  # a plaintext SUBSCRIBE command frame
+    (4, b"\x06CANCELt"),
+    (4, b"\x04PING\x00\x0aLOL"),
+    (4, b"\x05ERROR\x03bye"),
+    (0, b"\x01t"),  # a plaintext ZMTP 3.0 subscription (data frame)
+], ids=["subscribe", "cancel", "ping", "error", "data-subscription"])
+def test_curve_plaintext_frame_after_ready_closed(curve_pub, frame):
+    """After READY a CURVE connection takes MESSAGE boxes only (libzmq decodes every
+    frame through the mechanism): an injected plaintext command closes it, unanswered."""
+    pub, port = curve_pub
+    mech = _sub_mech()
+    raw = Raw(port)
+    _handshake(raw, mech)
+    raw.frame(mech.encode(2, b"\x09SUBSCRIBEt"))
+    end = time.monotonic() + 3
+    while not any(p.subs and p.subs.match(b"t") for p in pub.s.pattern.pipes) and time.monotonic() < end:
+        time.sleep(0.02)
+    assert [p for p in pub.s.pattern.pipes if p.active]
+    flags, body = frame
+    raw.frame(body, flags)
+    seen = b""  # no PONG, nothing at all: the connection just closes
+    raw.sock.settimeout(3)
+    try:
+        while True:
+            c = raw.sock.recv(4096)
+            if not c:
+                break
+            seen += c
+    except socket.timeout:
+        raise AssertionError("the connection stayed open after a plaintext %r" % body) from None
+    except (ConnectionResetError, BrokenPipeError):
+        pass
+    assert seen == b"", seen
+    end = time.monotonic() + 3
+    while [p for p in pub.s.pattern.pipes if p.active] and time.monotonic() < end:
+        time.sleep(0.02)
+    assert not [p for p in pub.s.pattern.pipes if p.active]
+
+
+# --- the MicroPython unix port against libzmq: PLAIN and CURVE, three patterns -----------
+
+MP_SEC = r"""
+import sys, time
+import edgezmq as zmq
+from edgezmq import z85
+role, pattern, mech, ep, zap_mode = sys.argv[1:6]
+cred = sys.argv[6:]
+ctx = zmq.Context()
+SERVER = {"REQ-REP": zmq.REP, "PUSH-PULL": zmq.PULL, "PUB-SUB": zmq.PUB}
+CLIENT = {"REQ-REP": zmq.REQ, "PUSH-PULL": zmq.PUSH, "PUB-SUB": zmq.SUB}
+
+def pump(ms):
+    end = time.ticks_add(time.ticks_ms(), ms)
+    while time.ticks_diff(end, time.ticks_ms()) > 0:
+        ctx.reactor.run_once(10)
+
+def client(c):
+    s = ctx.socket(CLIENT[pattern])
+    s.linger = 0
+    if mech == "PLAIN":
+        s.plain_username, s.plain_password = c[0].encode(), c[1].encode()
+    else:
+        s.curve_serverkey = c[0].encode()
+        s.curve_publickey, s.curve_secretkey = c[1].encode(), c[2].encode()
+    if pattern == "PUB-SUB":
+        s.subscribe(b"t")
+    s.connect(ep)
+    return s
+
+def wait_pipe(s, ms):
+    end = time.ticks_add(time.ticks_ms(), ms)
+    while not s.pattern.pipes and time.ticks_diff(end, time.ticks_ms()) > 0:
+        ctx.reactor.run_once(10)
+    return len(s.pattern.pipes)
+
+if role == "server":
+    s = ctx.socket(SERVER[pattern])
+    if mech == "PLAIN":
+        s.plain_server = True
+    else:
+        s.curve_server = True
+        s.curve_secretkey = cred[0].encode()
+    if zap_mode == "zap":
+        from edgezmq import zap
+        allowed = z85.decode(cred[1]) if mech == "CURVE" else None
+        def handler(domain, address, m, c):
+            if m == "PLAIN" and c == [b"admin", b"secret"]:
+                return 200, b"admin"
+            if m == "CURVE" and c[0] == allowed:
+                return 200, b"dev"
+            return 400, b""
+        zap.serve(ctx, handler)
+    s.bind(ep)
+    print("EP", s.last_endpoint.decode())
+    s.linger = 5000
+    if zap_mode == "refuse-all":  # PLAIN without a handler: every client is refused
+        end = time.ticks_add(time.ticks_ms(), 20000)
+        while s.stats["handshake_failures"] < 2 and time.ticks_diff(end, time.ticks_ms()) > 0:
+            ctx.reactor.run_once(10)
+        print("PIPES", len(s.pattern.pipes), "FAILURES", s.stats["handshake_failures"])
+    elif pattern == "PUB-SUB":
+        end = time.ticks_add(time.ticks_ms(), 30000)
+        while not [p for p in s.pattern.pipes if p.subs and p.subs.match(b"t")]:
+            ctx.reactor.run_once(10)
+            if time.ticks_diff(end, time.ticks_ms()) < 0:
+                raise OSError("no subscription")
+        print("SUBSCRIBED", [sorted(p.subs.counts) for p in s.pattern.pipes])
+        for i in range(3):
+            s.send_multipart([b"other", b"%d" % i])
+            s.send_multipart([b"t%d" % i, b"y" * 200])
+    else:
+        s.rcvtimeo = 30000
+        for i in range(3):
+            print("GOT", repr(s.recv_multipart()))
+            if pattern == "REQ-REP":
+                s.send_multipart([b"rep-%d" % i, b"y" * 200])
+    print("USER", [p.user_id for p in s.pattern.pipes], "FAILURES", s.stats["handshake_failures"])
+else:
+    if cred[-1] == "bad":  # a refused client first: it never gets a pipe
+        cred = cred[:-1]
+        bad = client(cred[len(cred) // 2:])
+        print("BAD_PIPES", wait_pipe(bad, 1500))
+        bad.close()
+        cred = cred[: len(cred) // 2]
+    s = client(cred)
+    s.linger = 5000
+    if zap_mode == "refuse-all":
+        print("PIPES", wait_pipe(s, 1500))
+    else:
+        s.rcvtimeo = s.sndtimeo = 30000
+        for i in range(3):
+            if pattern == "PUB-SUB":
+                print("GOT", repr(s.recv_multipart()))
+                continue
+            s.send_multipart([b"dev-%d" % i, b"y" * 200])
+            if pattern == "REQ-REP":
+                print("GOT", repr(s.recv_multipart()))
+    s.close()
+ctx.term()
+print("DONE")
+"""
+
+# (mechanism, ZAP on the server's side): PLAIN without ZAP refuses everyone
+MP_CASES = [("CURVE", "zap"), ("CURVE", "nozap"), ("PLAIN", "zap"), ("PLAIN", "refuse-all")]
+# the refusal happens before any pattern runs: PUSH/PULL is enough for it
+MP_MATRIX = [(p, m, z) for p in sorted(PATTERNS) for m, z in MP_CASES if z != "refuse-all" or p == "PUSH-PULL"]
+
+
+def _mp_sec(bundle, *args):
+    from support import micropython_binary
+
+    path = os.path.join(bundle, "mp_sec.py")
+    if not os.path.exists(path):
+        with open(path, "w") as f:
+            f.write(MP_SEC)
+    env = dict(os.environ, MICROPYPATH=bundle)
+    return subprocess.Popen([micropython_binary(), "-X", "heapsize=" + MP_HEAP, path, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+
+
+def _pz_sock(pz, stype, mech, role, good=True):
+    import zmq
+
+    s = pz.socket(getattr(zmq, stype))
+    s.linger = 0
+    s.rcvtimeo = s.sndtimeo = 30000
+    for k, v in sec_opts(mech, role, good).items():
+        setattr(s, k, v)
+    return s
+
+
+def _finish(proc, timeout=60):
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 0, out
+    assert "DONE" in out, out
+    return out
+
+
+def _wait_refused(sock, mech, timeout=30):
+    """The libzmq client saw its handshake refused after ZAP said 400.
+
+    CURVE: libzmq reads our ERROR "400" and reports HANDSHAKE_FAILED_AUTH.
+    PLAIN: libzmq 4.3's PLAIN client only recognises its own misspelt ERROR
+    ("^RROR", plain_common.hpp); edgezmq sends the RFC 24 command, which
+    libzmq reports as HANDSHAKE_FAILED_PROTOCOL. Refused either way."""
+    import zmq
+    from zmq.utils.monitor import recv_monitor_message
+
+    want = zmq.EVENT_HANDSHAKE_FAILED_AUTH if mech == "CURVE" else zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL
+    mon = sock.get_monitor_socket()
+    try:
+        end = time.monotonic() + timeout
+        events = []
+        while want not in events and time.monotonic() < end:
+            if mon.poll(200):
+                events.append(recv_monitor_message(mon)["event"])
+        assert want in events, events
+        assert zmq.EVENT_HANDSHAKE_SUCCEEDED not in events, events
+    finally:
+        sock.disable_monitor()
+        mon.close(0)
+
+
+@pytest.mark.micropython
+@pytest.mark.parametrize("pattern,mech,zap", MP_MATRIX, ids=["-".join(c) for c in MP_MATRIX])
+def test_micropython_server_with_libzmq_clients(mp_bundle, pz, pattern, mech, zap):
+    """MicroPython binds (REP, PULL, PUB); libzmq connects: a refused client
+    first (wrong password, unknown key) when a handler is bound, then the good one."""
+    ctype, stype = PATTERNS[pattern]
+    creds = [z85.encode(SERVER[1]).decode(), z85.encode(CLIENT[0]).decode()] if mech == "CURVE" else []
+    proc = _mp_sec(mp_bundle, "server", pattern, mech, "tcp://127.0.0.1:*", zap, *creds)
+    socks = []
+    try:
+        line = proc.stdout.readline()
+        assert line.startswith("EP "), line + proc.stdout.read()
+        ep = line.split()[1]
+        if zap == "zap":
+            bad = _pz_sock(pz, ctype, mech, "client", good=False)
+            socks.append(bad)
+            bad.connect(ep)
+            _wait_refused(bad, mech)
+            bad.close(0)
+        c = _pz_sock(pz, ctype, mech, "client")
+        socks.append(c)
+        if ctype == "SUB":
+            c.subscribe(b"t")
+        c.connect(ep)
+        if zap == "refuse-all":
+            c.send_multipart([b"never"])  # queued in libzmq: no handshake ever completes
+            out = _finish(proc)
+            assert "PIPES 0 FAILURES" in out, out
+            return
+        for i in range(3):
+            if ctype == "SUB":
+                assert c.recv_multipart() == [b"t%d" % i, b"y" * 200]
+                continue
+            c.send_multipart([b"lib-%d" % i, b"z" * 200])
+            if ctype == "REQ":
+                assert c.recv_multipart() == [b"rep-%d" % i, b"y" * 200]
+        out = _finish(proc)
+    finally:
+        for s in socks:
+            s.close(0)
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    if ctype != "SUB":
+        assert [ln for ln in out.splitlines() if ln.startswith("GOT")] == [
+            "GOT [b'lib-%d', b'%s']" % (i, "z" * 200) for i in range(3)], out
+    else:
+        assert "SUBSCRIBED [[b't']]" in out, out  # the SUBSCRIBE arrived inside MESSAGE
+    user = {"zap": "b'admin'" if mech == "PLAIN" else "b'dev'", "nozap": "b''"}[zap]
+    assert "USER [%s]" % user in out, out
+    if zap == "zap":
+        assert "FAILURES 0" not in out, out  # the refused client was counted
+
+
+@pytest.mark.micropython
+@pytest.mark.parametrize("pattern,mech,zap", MP_MATRIX, ids=["-".join(c) for c in MP_MATRIX])
+def test_micropython_client_with_libzmq_server(mp_bundle, pz, pattern, mech, zap):
+    """libzmq binds (REP, PULL, PUB) with zmq.auth or without; MicroPython connects:
+    with a handler, a refused client first (never attached, nothing delivered)."""
+    import zmq
+    from zmq.auth.thread import ThreadAuthenticator as PzAuth
+
+    ctype, stype = PATTERNS[pattern]
+    auth = None
+    if zap == "zap":
+        auth = PzAuth(pz)
+        auth.start()
+        auth.configure_plain(domain="*", passwords={"admin": "secret"})
+        auth.curve_user_id = lambda key: b"dev"
+        auth.configure_curve(domain="*", location=zmq.auth.CURVE_ALLOW_ANY)
+        allowed = z85.encode(CLIENT[0])
+        auth.configure_curve_callback("*", type("P", (), {"callback": lambda self, d, k: k == allowed})())
+    srv = _pz_sock(pz, stype, mech, "server")
+    srv.rcvtimeo = 1500
+    stop = []
+    try:
+        port = srv.bind_to_random_port("tcp://127.0.0.1")
+        ep = "tcp://127.0.0.1:%d" % port
+        if mech == "PLAIN":
+            creds = ["admin", "secret"] + (["admin", "wrong", "bad"] if zap == "zap" else [])
+        else:
+            creds = [z85.encode(SERVER[0]).decode(), z85.encode(CLIENT[0]).decode(), z85.encode(CLIENT[1]).decode()]
+            if zap == "zap":
+                creds += [creds[0], z85.encode(STRANGER[0]).decode(), z85.encode(STRANGER[1]).decode(), "bad"]
+        proc = _mp_sec(mp_bundle, "client", pattern, mech, ep, zap, *creds)
+        try:
+            if ctype == "SUB":
+                import threading
+
+                def publish():
+                    while not stop:
+                        srv.send_multipart([b"other", b"x"])
+                        for i in range(3):
+                            srv.send_multipart([b"t%d" % i, b"y" * 200])
+                        time.sleep(0.05)
+
+                th = threading.Thread(target=publish, daemon=True)
+                th.start()
+                out = _finish(proc)
+                stop.append(1)
+                th.join(5)
+            else:
+                got = []
+                end = time.monotonic() + 60
+                while len(got) < 3 and time.monotonic() < end:
+                    try:
+                        got.append(srv.recv_multipart())
+                    except zmq.Again:
+                        if proc.poll() is not None:
+                            break  # the device is done and nothing more came
+                        continue
+                    if stype == "REP":
+                        srv.send_multipart([b"rep-%d" % (len(got) - 1), b"y" * 200])
+                out = _finish(proc)
+                want = [] if zap == "refuse-all" else [[b"dev-%d" % i, b"y" * 200] for i in range(3)]
+                assert got == want, (got, out)  # the refused client delivered nothing
+        finally:
+            stop.append(1)
+            if proc.poll() is None:
+                proc.kill()
+                proc.communicate()
+    finally:
+        srv.close(0)
+        if auth is not None:
+            auth.stop()
+    if zap == "refuse-all":
+        assert "PIPES 0" in out, out
+        return
+    if zap == "zap":
+        assert "BAD_PIPES 0" in out, out
+    gots = [ln for ln in out.splitlines() if ln.startswith("GOT")]
+    if ctype == "SUB":
+        assert gots[:3] == ["GOT [b't%d', b'%s']" % (i, "y" * 200) for i in range(3)], out
+    elif ctype == "REQ":
+        assert gots == ["GOT [b'rep-%d', b'%s']" % (i, "y" * 200) for i in range(3)], out
+
+
+def test_pending_zap_verdict_is_not_routable(ctx, peer):
+    """CVE-2020-15166: while the ZAP handler has not answered, the peer is not
+    attached (no delivery, ROUTER cannot address it); a 200 then attaches it and
+    its queued message arrives. The handler is a plain ROUTER socket served here."""
+    handler = ctx.socket(ez.ROUTER)
+    handler.linger = 0
+    handler.bind("inproc://zeromq.zap.01")
+    try:
+        router = Local(ctx, "ROUTER", dict(sec_opts("CURVE", "server"), router_mandatory=1,
+                                           zap_domain=b"edge"))
+        ep = router.bind()
+        d = Remote(peer, "DEALER", dict(sec_opts("CURVE", "client"), routing_id=b"pending"))
+        d.connect(ep)
+        d.send([b"early"])
+        assert handler.poll(3000)
+        req = handler.recv_multipart()  # [handler's id for us, b"", version, id, domain, ...]
+        assert req[1:3] == [b"", b"1.0"] and req[4:6] == [b"edge", b"127.0.0.1"]
+        assert req[7:] == [b"CURVE", CLIENT[0]]
+        time.sleep(0.3)  # the handshake is complete but for the verdict
+        assert router.recv(300) is None
+        with pytest.raises(ez.ZMQError) as e:
+            router.send([b"pending", b"too early"])
+        assert e.value.errno == ez.EHOSTUNREACH
+        assert not [p for p in router.s.pattern.pipes if p.active]
+        handler.send_multipart([req[0], b"", b"1.0", req[3], b"200", b"OK", b"dev-9", b""])
+        assert router.recv(3000) == [b"pending", b"early"]
+        router.send([b"pending", b"back"])
+        assert d.recv(3000) == [b"back"]
+        assert [p.user_id for p in router.s.pattern.pipes if p.active] == [b"dev-9"]
+    finally:
+        handler.close(0)
+
+
+def test_curve_key_option_forms(ctx, peer):
+    """CURVE keys as 32 raw bytes, 40 Z85 characters, or 41 with libzmq's trailing
+    NUL; getsockopt returns Z85; anything else is EINVAL. An edgezmq client keyed in
+    Z85 talks to libzmq; curve_keypair()/curve_public() agree with pyzmq's."""
+    import zmq
+
+    s = ctx.socket(ez.PUSH)
+    try:
+        for form in (SERVER[1], z85.encode(SERVER[1]), z85.encode(SERVER[1]) + b"\0"):
+            s.curve_secretkey = form
+            assert s.curve_secretkey == z85.encode(SERVER[1])
+            assert s.getsockopt(ez.CURVE_SECRETKEY) == z85.encode(SERVER[1])
+        for bad in (SERVER[1][:31], z85.encode(SERVER[1])[:39], b"\"" * 40, b"%%%%%" * 8, b""):
+            with pytest.raises(ez.ZMQError) as e:
+                s.curve_serverkey = bad
+            assert e.value.errno == ez.EINVAL, bad
+    finally:
+        s.close(0)
+    pk, sk = ez.curve_keypair()
+    assert len(pk) == len(sk) == 40 and zmq.curve_public(sk) == pk
+    ppk, psk = zmq.curve_keypair()
+    assert ez.curve_public(psk) == ppk and ez.curve_public(psk.decode()) == ppk
+    assert ez.has("curve") and ez.has("plain")
+    server = Remote(peer, "PULL", sec_opts("CURVE", "server"))
+    ep = server.bind()
+    client = Local(ctx, "PUSH", {"curve_serverkey": z85.encode(SERVER[0]) + b"\0",
+                                 "curve_publickey": z85.encode(CLIENT[0]),
+                                 "curve_secretkey": z85.encode(CLIENT[1])})
+    client.connect(ep)
+    assert exchange(server, client, "PUSH-PULL", b"z85-keys")
+
+
+# --- socket-level fuzzing from a recorded CURVE session -----------------------------------
+
+
+def _recorded_curve_stream():
+    """greeting + HELLO + INITIATE frames of a real session against an edgezmq server,
+    with a deterministic client: the HELLO replays against any server with SERVER's key."""
+    import random
+
+    from edgezmq.ports.cpython.crypto import PyNaclCrypto as Nacl
+
+    r = random.Random(7)
+    c = ez.Context(io_threads=1)
+    c.log = lambda msg: None
+    try:
+        pull = Local(c, "PULL", sec_opts("CURVE", "server"))
+        port = int(pull.bind().rsplit(":", 1)[1])
+        mech = _client_mech()
+        mech._crypto = Nacl(lambda n: bytes(r.getrandbits(8) for _ in range(n)))
+        sent = []
+
+        def keep(name, body):
+            sent.append(body)
+            return body
+
+        raw = Raw(port)
+        _handshake(raw, mech, keep)
+        raw.close()
+    finally:
+        c.destroy(linger=0)
+    frames = b"".join(bytes((4, len(b))) + b if len(b) < 256 else b"\x06" + len(b).to_bytes(8, "big") + b
+                      for b in sent)
+    return _greeting() + frames
+
+
+_RECORDED = []
+
+
+def _recorded():
+    if not _RECORDED:
+        _RECORDED.append(_recorded_curve_stream())
+    return _RECORDED[0]
+
+
+# a mutation: (kind, position, bit or length, bytes), applied to the recording
+_MUTATION = st.tuples(st.sampled_from(["flip", "truncate", "splice", "extend"]),
+                      st.integers(0, 1 << 16), st.integers(0, 64), st.binary(max_size=64))
+
+
+def _mutate(stream, mutations):
+    b = bytearray(stream)
+    for kind, pos, k, data in mutations:
+        i = pos % (len(b) or 1)
+        if kind == "flip" and b:
+            b[i] ^= 1 << (k % 8)
+        elif kind == "truncate":
+            b = b[:i]
+        elif kind == "splice":
+            b[i : i + k] = data
+        else:
+            b += data or b"\0"
+    return bytes(b)
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(mutations=st.lists(_MUTATION, min_size=1, max_size=4))
+def test_fuzz_curve_server_from_recorded_session(ctx, curve_pull, mutations):
+    """Mutations of a recorded session's bytes (greeting, HELLO, INITIATE) never
+    deliver a message, never break the server, and never cost it a good client;
+    every connection it closes is closed with a logged reason."""
+    stream = _mutate(_recorded(), mutations)
+    pull, port = curve_pull
+    logs = []
+    ctx.log = logs.append
+    raw = Raw(port)
+    try:
+        raw.sock.sendall(stream)
+        end = time.monotonic() + 0.05
+        while time.monotonic() < end:
+            try:
+                raw.sock.settimeout(0.02)
+                if not raw.sock.recv(4096):
+                    break
+            except socket.timeout:
+                pass
+            except OSError:
+                break
+    finally:
+        raw.close()
+    assert pull.recv(0) is None
+    _good_client_still_served(ctx, pull, port)
+    assert all("closing connection: " in m for m in logs), logs
