@@ -37,9 +37,6 @@ else:
             from . import errors as m
         elif name.isupper():
             from . import constants as m
-
-            if not hasattr(m, name):
-                from . import constants_extra as m
         else:
             try:  # a submodule not imported yet: `from . import z85` lands here
                 __import__(__name__ + "." + name)

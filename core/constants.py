@@ -1,129 +1,72 @@
 """libzmq's numbers for socket types, options, flags, events and errno values.
 
 Kept identical to libzmq so that pyzmq programs and wire peers agree.
+
+One table of NAME=value pairs. CPython defines every name at import. On
+MicroPython the module's __getattr__ finds a name in the table the first
+time it is used and keeps it: each module global costs heap (a dict slot and
+an interned name), and a program uses a few dozen of these ~140 numbers.
 """
-try:
-    from micropython import const
-except ImportError:  # CPython
+_TABLE = (
+    # socket types (in order: SOCKET_TYPE_NAMES is made from these eleven)
+    " PAIR=0 PUB=1 SUB=2 REQ=3 REP=4 DEALER=5 ROUTER=6 PULL=7 PUSH=8 XPUB=9 XSUB=10"
+    " XREQ=5 XREP=6"
+    # flags and poll events
+    " DONTWAIT=1 NOBLOCK=1 SNDMORE=2 MORE=1 POLLIN=1 POLLOUT=2 POLLERR=4 POLLPRI=8"
+    # options (HWM is pyzmq's pseudo-option: SNDHWM and RCVHWM)
+    " AFFINITY=4 ROUTING_ID=5 IDENTITY=5 SUBSCRIBE=6 UNSUBSCRIBE=7 RATE=8 SNDBUF=11"
+    " RCVBUF=12 RCVMORE=13 FD=14 EVENTS=15 TYPE=16 LINGER=17 RECONNECT_IVL=18 BACKLOG=19"
+    " RECONNECT_IVL_MAX=21 MAXMSGSIZE=22 SNDHWM=23 RCVHWM=24 MULTICAST_HOPS=25"
+    " RCVTIMEO=27 SNDTIMEO=28 LAST_ENDPOINT=32 ROUTER_MANDATORY=33 TCP_KEEPALIVE=34"
+    " IMMEDIATE=39 XPUB_VERBOSE=40 ROUTER_RAW=41 IPV6=42 MECHANISM=43 PLAIN_SERVER=44"
+    " PLAIN_USERNAME=45 PLAIN_PASSWORD=46 CURVE_SERVER=47 CURVE_PUBLICKEY=48"
+    " CURVE_SECRETKEY=49 CURVE_SERVERKEY=50 PROBE_ROUTER=51 REQ_CORRELATE=52"
+    " REQ_RELAXED=53 CONFLATE=54 ZAP_DOMAIN=55 ROUTER_HANDOVER=56 IPC_FILTER_PID=58"
+    " IPC_FILTER_UID=59 IPC_FILTER_GID=60 CONNECT_ROUTING_ID=61 HANDSHAKE_IVL=66"
+    " XPUB_NODROP=69 XPUB_MANUAL=71 XPUB_WELCOME_MSG=72 INVERT_MATCHING=74"
+    " HEARTBEAT_IVL=75 HEARTBEAT_TTL=76 HEARTBEAT_TIMEOUT=77 XPUB_VERBOSER=78"
+    " CONNECT_TIMEOUT=79 HWM=201"
+    # mechanisms (MECHANISM_NAMES in this order)
+    " NULL=0 PLAIN=1 CURVE=2"
+    # socket monitor events
+    " EVENT_CONNECTED=1 EVENT_CONNECT_DELAYED=2 EVENT_CONNECT_RETRIED=4 EVENT_LISTENING=8"
+    " EVENT_BIND_FAILED=16 EVENT_ACCEPTED=32 EVENT_ACCEPT_FAILED=64 EVENT_CLOSED=128"
+    " EVENT_CLOSE_FAILED=256 EVENT_DISCONNECTED=512 EVENT_MONITOR_STOPPED=1024"
+    " EVENT_HANDSHAKE_FAILED_NO_DETAIL=2048 EVENT_HANDSHAKE_SUCCEEDED=4096"
+    " EVENT_HANDSHAKE_FAILED_PROTOCOL=8192 EVENT_HANDSHAKE_FAILED_AUTH=16384 EVENT_ALL=65535"
+    # errno values (Linux numbers, as pyzmq exposes them) and libzmq's own
+    " EPERM=1 ENOENT=2 EINTR=4 EBADF=9 EAGAIN=11 ENOMEM=12 EACCES=13 EFAULT=14 EBUSY=16"
+    " EEXIST=17 ENODEV=19 EINVAL=22 EMFILE=24 ENOSPC=28 EPIPE=32 ENAMETOOLONG=36"
+    " ENOSYS=38 ENOTSOCK=88 EMSGSIZE=90 EPROTONOSUPPORT=93 ENOTSUP=95 EAFNOSUPPORT=97"
+    " EADDRINUSE=98 EADDRNOTAVAIL=99 ENETDOWN=100 ENETUNREACH=101 ECONNABORTED=103"
+    " ECONNRESET=104 ENOBUFS=105 ENOTCONN=107 ETIMEDOUT=110 ECONNREFUSED=111"
+    " EHOSTUNREACH=113 EINPROGRESS=115 ZMQ_HAUSNUMERO=156384712 EFSM=156384763"
+    " ENOCOMPATPROTO=156384764 ETERM=156384765 EMTHREAD=156384766 "
+)
 
-    def const(x):
-        return x
+
+def _names(first, n):
+    """The table's names from `first` on, as bytes (SOCKET_TYPE_NAMES...)."""
+    t = _TABLE[_TABLE.index(" " + first + "=") + 1 :].split()
+    return tuple(p.split("=")[0].encode() for p in t[:n])
 
 
-# socket types
-PAIR = const(0)
-PUB = const(1)
-SUB = const(2)
-REQ = const(3)
-REP = const(4)
-DEALER = const(5)
-ROUTER = const(6)
-PULL = const(7)
-PUSH = const(8)
-XPUB = const(9)
-XSUB = const(10)
+def __getattr__(name):
+    if name == "SOCKET_TYPE_NAMES":
+        v = _names("PAIR", 11)
+    elif name == "MECHANISM_NAMES":
+        v = _names("NULL", 3)
+    else:
+        i = _TABLE.find(" " + name + "=")
+        if i < 0 or name[0] == "_":
+            raise AttributeError(name)
+        i += len(name) + 2
+        v = int(_TABLE[i : _TABLE.index(" ", i)])
+    globals()[name] = v
+    return v
 
-SOCKET_TYPE_NAMES = (b"PAIR", b"PUB", b"SUB", b"REQ", b"REP", b"DEALER",
-                     b"ROUTER", b"PULL", b"PUSH", b"XPUB", b"XSUB")
-
-# flags
-DONTWAIT = const(1)
-NOBLOCK = DONTWAIT
-SNDMORE = const(2)
-
-# poll events
-POLLIN = const(1)
-POLLOUT = const(2)
-POLLERR = const(4)
-
-# options (libzmq numbers)
-ROUTING_ID = const(5)
-IDENTITY = ROUTING_ID
-SUBSCRIBE = const(6)
-UNSUBSCRIBE = const(7)
-SNDBUF = const(11)
-RCVBUF = const(12)
-RCVMORE = const(13)
-FD = const(14)
-EVENTS = const(15)
-TYPE = const(16)
-LINGER = const(17)
-RECONNECT_IVL = const(18)
-BACKLOG = const(19)
-RECONNECT_IVL_MAX = const(21)
-MAXMSGSIZE = const(22)
-SNDHWM = const(23)
-RCVHWM = const(24)
-RCVTIMEO = const(27)
-SNDTIMEO = const(28)
-LAST_ENDPOINT = const(32)
-ROUTER_MANDATORY = const(33)
-TCP_KEEPALIVE = const(34)
-IMMEDIATE = const(39)
-XPUB_VERBOSE = const(40)
-IPV6 = const(42)
-MECHANISM = const(43)
-PLAIN_SERVER = const(44)
-PLAIN_USERNAME = const(45)
-PLAIN_PASSWORD = const(46)
-CURVE_SERVER = const(47)
-CURVE_PUBLICKEY = const(48)
-CURVE_SECRETKEY = const(49)
-CURVE_SERVERKEY = const(50)
-REQ_CORRELATE = const(52)
-REQ_RELAXED = const(53)
-CONFLATE = const(54)
-ZAP_DOMAIN = const(55)
-HANDSHAKE_IVL = const(66)
-HEARTBEAT_IVL = const(75)
-HEARTBEAT_TTL = const(76)
-HEARTBEAT_TIMEOUT = const(77)
-CONNECT_TIMEOUT = const(79)
-HWM = const(201)  # pyzmq's pseudo-option: sets SNDHWM and RCVHWM
-
-# mechanisms
-NULL = const(0)
-PLAIN = const(1)
-CURVE = const(2)
-
-# socket monitor events (libzmq values)
-EVENT_CONNECTED = const(0x0001)
-EVENT_CONNECT_DELAYED = const(0x0002)
-EVENT_CONNECT_RETRIED = const(0x0004)
-EVENT_LISTENING = const(0x0008)
-EVENT_BIND_FAILED = const(0x0010)
-EVENT_ACCEPTED = const(0x0020)
-EVENT_ACCEPT_FAILED = const(0x0040)
-EVENT_CLOSED = const(0x0080)
-EVENT_DISCONNECTED = const(0x0200)
-EVENT_MONITOR_STOPPED = const(0x0400)
-EVENT_HANDSHAKE_FAILED_NO_DETAIL = const(0x0800)
-EVENT_HANDSHAKE_SUCCEEDED = const(0x1000)
-EVENT_HANDSHAKE_FAILED_PROTOCOL = const(0x2000)
-EVENT_HANDSHAKE_FAILED_AUTH = const(0x4000)
-EVENT_ALL = const(0xFFFF)
-
-# errno values (Linux numbers, as pyzmq exposes them) and libzmq's own
-ENOENT = const(2)
-EAGAIN = const(11)
-ENOMEM = const(12)
-ENODEV = const(19)
-EINVAL = const(22)
-EPIPE = const(32)
-EMSGSIZE = const(90)
-EPROTONOSUPPORT = const(93)
-ENOTSUP = const(95)
-EADDRINUSE = const(98)
-EADDRNOTAVAIL = const(99)
-ENOTSOCK = const(88)
-ENOTCONN = const(107)
-ECONNREFUSED = const(111)
-EHOSTUNREACH = const(113)
-ETIMEDOUT = const(110)
-EFSM = const(156384763)
-ENOCOMPATPROTO = const(156384764)
-ETERM = const(156384765)
-EMTHREAD = const(156384766)
 
 if __import__("sys").implementation.name != "micropython":
-    from .constants_extra import *  # noqa: F401,F403,E402
+    for _p in _TABLE.split() + ["SOCKET_TYPE_NAMES=", "MECHANISM_NAMES="]:
+        __getattr__(_p.split("=")[0])
+    del _p
