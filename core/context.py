@@ -1,25 +1,28 @@
 """Context: owns the port, the reactor, the frame pool, inproc names and
 sockets. Blocking calls wait here: they poll themselves, or (when the port
-runs an I/O thread) take turns with it as leader/follower."""
-from . import constants as C
-from ._compat import ticks_ms
+runs an I/O thread) take turns with it as leader/follower.
+
+What a device seldom needs (the I/O thread's hand-offs, inproc, serial, ZAP,
+pyzmq's context options and `with`) is in core/context_extra.py: methods on
+CPython, installed on first use on MicroPython (Context.__getattr__)."""
+import sys
+
+from ._compat import const, ticks_ms
 from .connection import Options as ConnOptions
-from .errors import ContextTerminated, ZMQError
+from .errors import ContextTerminated
 from .mechanism import MechanismConfig
-from .pipe import inproc_pair
 from .pool import FramePool
 from .reactor import Reactor
 
 _MECH_NAMES = (b"NULL", b"PLAIN", b"CURVE")
-
-
-def _resolve(fut):
-    if not fut.done():
-        fut.set_result(None)
+_PLAIN = const(1)  # option MECHANISM, as constants.PLAIN/CURVE
+_CURVE = const(2)
 
 
 class Context:
     _instance = None
+    _socket_class = None  # a front end's Socket subclass (asyncio)
+    serial_links = None  # serial device path -> its link (core/serialtransport.py)
 
     def __init__(self, io_threads=None, port=None, **kwargs):
         if port is None:
@@ -69,7 +72,7 @@ class Context:
             raise ContextTerminated()
         from .socket import Socket
 
-        cls = kwargs.pop("socket_class", None) or getattr(self, "_socket_class", None) or Socket
+        cls = kwargs.pop("socket_class", None) or self._socket_class or Socket
         with self.lock:
             s = cls(self, socket_type)
             self.sockets.append(s)
@@ -90,9 +93,9 @@ class Context:
         c = ConnOptions()
         c.socket_type = sock.socket_type
         c.mechanism = _MECH_NAMES[o.mechanism]
-        if o.mechanism == C.PLAIN:
+        if o.mechanism == _PLAIN:
             c.as_server = bool(o.plain_server)
-        elif o.mechanism == C.CURVE:
+        elif o.mechanism == _CURVE:
             c.as_server = bool(o.curve_server)
         c.identity = o.identity
         c.maxmsgsize = o.maxmsgsize
@@ -100,7 +103,7 @@ class Context:
         c.heartbeat_ttl = o.heartbeat_ttl
         c.heartbeat_timeout = o.heartbeat_timeout
         c.peer_address = peer.encode() if isinstance(peer, str) else peer
-        if o.mechanism != C.NULL or o.zap_domain:
+        if o.mechanism or o.zap_domain:
             m = MechanismConfig()
             m.plain_server = bool(o.plain_server)
             m.plain_username = o.plain_username
@@ -112,7 +115,7 @@ class Context:
             m.zap_domain = o.zap_domain
             m.zap_available = "zeromq.zap.01" in self.inproc
             m.routing_id = o.identity
-            if o.mechanism == C.CURVE:
+            if o.mechanism == _CURVE:
                 m.crypto = self.port.crypto()
             c.mech_config = m
         return c
@@ -148,13 +151,6 @@ class Context:
             e.flush()
         return True
 
-    def kick(self):
-        """A batch waits to be written: get the poller (or the idle I/O thread) going."""
-        if self.polling:
-            self.waker.wake()
-        else:
-            self.lock.notify_all()
-
     def poll_once(self, timeout_ms):
         """Run one reactor turn as the leader, with the lock released while blocked."""
         if self.flush_dirty():
@@ -180,71 +176,14 @@ class Context:
 
     def wake_waiters(self):
         if self.io_thread is not None:
-            self.lock.notify_all()
-            if self.async_waiters:
-                waiters = self.async_waiters
-                self.async_waiters = []
-                for loop, fut in waiters:
-                    loop.call_soon_threadsafe(_resolve, fut)
+            self.wake_threads()
 
-    def async_change(self):
-        """A future resolved at the next change (asyncio front end, I/O thread only)."""
-        import asyncio  # port-ok: only reached on CPython with an I/O thread
+    def __getattr__(self, name):
+        from .context_extra import install  # MicroPython: installed on first use
 
-        loop = asyncio.get_running_loop()
-        fut = loop.create_future()
-        with self.lock:
-            self.async_waiters.append((loop, fut))
-            if self.polling:
-                self.waker.wake()
-        return fut
-
-    def _timer_added(self):
-        if self.polling and self.waker is not None:
-            self.waker.wake()
-
-    def waker_fd(self):
-        return self.waker.fileno() if self.waker is not None else -1
-
-    # -- inproc ------------------------------------------------------------------
-    def inproc_bind(self, name, sock):
-        if name in self.inproc:
-            raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
-        self.inproc[name] = sock
-        for s in self.inproc_pending.pop(name, []):
-            if not s.closed:
-                self._inproc_join(s, sock)
-
-    def inproc_connect(self, name, sock):
-        peer = self.inproc.get(name)
-        if peer is None:
-            self.inproc_pending.setdefault(name, []).append(sock)
-            return
-        self._inproc_join(sock, peer)
-
-    def _inproc_join(self, connecter, binder):
-        a, b = inproc_pair(connecter, binder)
-        if not binder.attach_pipe(b):
-            return
-        if not connecter.attach_pipe(a):
-            b.close()
-
-    def inproc_unbind(self, name, sock):
-        if self.inproc.get(name) is sock:
-            del self.inproc[name]
-
-    # -- serial (the link layer lives behind the port) --------------------------
-    def serial_bind(self, sock, ep, addr):
-        return self.port.serial_attach(self, sock, ep, addr, True)
-
-    def serial_connect(self, sock, ep, addr):
-        return self.port.serial_attach(self, sock, ep, addr, False)
-
-    # -- ZAP -----------------------------------------------------------------------
-    def zap_request(self, engine, frames):
-        from .zap import zap_client
-
-        zap_client(self).request(engine, frames)
+        if not install(Context, name):
+            raise AttributeError(name)
+        return getattr(self, name)
 
     # -- linger and termination ----------------------------------------------------
     def linger_engines(self, sock, engines, linger):
@@ -324,26 +263,11 @@ class Context:
                 self.waker = None
             self.port.close_poller(self.reactor.poller)
 
-    def destroy(self, linger=None):
-        for s in list(self.sockets):
-            if not s.closed:
-                s.close(linger)
-        self.term()
-
-    def setsockopt(self, option, value):
-        pass
-
-    def getsockopt(self, option):
-        return 0
-
-    set = setsockopt
-    get = getsockopt
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.destroy() if exc[0] is not None else self.term()
-
     def __repr__(self):
         return "<edgezmq.Context %d sockets%s>" % (len(self.sockets), " closed" if self.closed else "")
+
+
+if sys.implementation.name != "micropython":
+    from .context_extra import install
+
+    install(Context)

@@ -2,7 +2,8 @@
 
 A pipe has an inbound FrameQueue bounded by RCVHWM (in whole messages) and an
 outbound side bounded by SNDHWM. StreamPipe sits on a ZMTP engine;
-InprocPipe pairs two sockets of one context without any wire format.
+InprocPipe (core/inproc.py, loaded on first inproc use) pairs two sockets of
+one context without any wire format.
 """
 from .pool import FrameQueue
 
@@ -21,16 +22,6 @@ class Pipe:
         self.peer_address = ""
         self.subs = None  # PUB/XPUB: this subscriber's topics
         self.dropped_in = 0
-
-    def on_frame(self, more, buf, n):
-        self.sock.pattern.on_pipe_frame(self, more, buf, n)
-        if not more:
-            self.check_hwm()
-            self.sock.ctx.wake_waiters()
-
-    def consumed(self):
-        """The application took a message: reading may resume under RCVHWM."""
-        self.check_hwm()
 
 
 class StreamPipe(Pipe):
@@ -94,53 +85,3 @@ class StreamPipe(Pipe):
 
     def close(self, reason=None):
         self.engine.close(reason)
-
-
-class InprocPipe(Pipe):
-    def __init__(self, sock):
-        super().__init__(sock)
-        self.peer = None
-
-    def check_hwm(self):
-        pass
-
-    def can_send(self):
-        p = self.peer
-        if not self.active or p is None or not p.active:
-            return False
-        hwm = self.sock.options.sndhwm
-        rhwm = p.sock.options.rcvhwm
-        if hwm <= 0 or rhwm <= 0:
-            return True
-        return p.inq.msgs < hwm + rhwm
-
-    def write(self, data, more):
-        p = self.peer
-        if p is not None and p.active:
-            p.on_frame(more, bytes(data), len(data))
-
-    def send_subscription(self, topic, on):
-        p = self.peer
-        if p is not None and p.active:
-            p.sock.pattern.on_subscription(p, bytes(topic), on)
-            p.sock.ctx.wake_waiters()
-
-    def pending(self):
-        return 0
-
-    def close(self, reason=None):
-        for p in (self, self.peer):
-            if p is not None and p.active:
-                p.active = False
-                p.sock.detach_pipe(p)
-
-
-def inproc_pair(a_sock, b_sock):
-    """Connect two sockets of one context; both sides are attached at once."""
-    a = InprocPipe(a_sock)
-    b = InprocPipe(b_sock)
-    a.peer = b
-    b.peer = a
-    a.peer_identity = b_sock.options.identity
-    b.peer_identity = a_sock.options.identity
-    return a, b

@@ -6,57 +6,62 @@ from . import constants as C
 from . import endpoint as E
 from . import options as O
 from . import patterns
-from ._compat import ticks_diff, ticks_ms
+from ._compat import const, ticks_diff, ticks_ms
 from .errors import Again, ContextTerminated, ZMQError
-from .transport import Connecter, Listener
+from .transport import Connecter
 
 _MICROPY = sys.implementation.name == "micropython"
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
 # MicroPython: an instance __dict__ is read-only, so plain attributes are set
 # past __setattr__ this way (works the same on CPython)
 _setraw = object.__setattr__
-
-
-class _Raw:
-    def __init__(self, obj):
-        self.obj = obj
-
-    def __setitem__(self, name, value):
-        _setraw(self.obj, name, value)
-
-    def __getitem__(self, name):
-        return getattr(self.obj, name)
-
-
-# counters kept in sock.stats besides sent/received (see docs/reliability.md)
-_STAT_KEYS = (
-    "dropped_linger", "dropped_disconnect", "connects", "disconnects",
-    "handshake_failures", "protocol_errors", "heartbeat_timeouts",
-)
+# libzmq's numbers (core/constants.py) for the methods below: private consts
+# cost no heap on MicroPython
+_SUB = const(2)
+_XSUB = const(10)
+_SUBSCRIBE = const(6)
+_UNSUBSCRIBE = const(7)
+_RCVMORE = const(13)
+_FD = const(14)
+_EVENTS = const(15)
+_TYPE = const(16)
+_SNDHWM = const(23)
+_RCVHWM = const(24)
+_LAST_ENDPOINT = const(32)
+_MECHANISM = const(43)
+_HWM = const(201)
+_POLLIN = const(1)
+_POLLOUT = const(2)
+_EVENT_BIND_FAILED = const(0x10)
+_EINVAL = const(22)
+_ENOTSOCK = const(88)
+_EADDRINUSE = const(98)
 
 
 class Socket:
     def __init__(self, ctx, socket_type):
         if not 0 <= socket_type <= 10:
-            raise ZMQError(C.EINVAL, "invalid socket type %r" % (socket_type,))
-        d = _Raw(self)
-        d["ctx"] = ctx
-        d["context"] = ctx
-        d["socket_type"] = socket_type
-        d["options"] = O.Options(socket_type)
-        d["pattern"] = patterns.create(self)
-        d["closed"] = False
-        d["engines"] = set()
-        d["listeners"] = {}
-        d["connecters"] = {}
-        d["inproc_names"] = []
-        d["rcvmore"] = 0
-        d["sending_more"] = False
-        d["last_endpoint"] = b""
-        d["monitors"] = []
-        d["stats"] = {"sent": 0, "received": 0}
-        for k in _STAT_KEYS:
-            d["stats"][k] = 0
+            raise ZMQError(_EINVAL, "invalid socket type %r" % (socket_type,))
+        r = _setraw
+        r(self, "ctx", ctx)
+        r(self, "context", ctx)
+        r(self, "socket_type", socket_type)
+        r(self, "options", O.Options(socket_type))
+        r(self, "pattern", patterns.create(self))
+        r(self, "closed", False)
+        r(self, "engines", set())
+        r(self, "listeners", {})
+        r(self, "connecters", {})
+        r(self, "inproc_names", [])
+        r(self, "rcvmore", 0)
+        r(self, "sending_more", False)
+        r(self, "last_endpoint", b"")
+        r(self, "monitors", [])
+        # delivery counters (docs/reliability.md); dropped_hwm is the pattern's
+        r(self, "stats", {
+            "sent": 0, "received": 0, "dropped_linger": 0, "dropped_disconnect": 0, "connects": 0,
+            "disconnects": 0, "handshake_failures": 0, "protocol_errors": 0, "heartbeat_timeouts": 0,
+        })
 
     # -- attribute-style options (sock.linger = 0) --------------------------
     def __setattr__(self, name, value):
@@ -64,55 +69,54 @@ class Socket:
         if opt is None:
             _setraw(self, name, value)
         else:
-            self.setsockopt(opt, value)
+            self.setsockopt(opt & 0xFF, value)
 
     def __getattr__(self, name):
         opt = O.NAMES.get(name)
         if opt is None:
-            if _MICROPY and name[0] != "_":  # a convenience left out of the class
+            # MicroPython: a convenience left out of the class (core/sugar.py)
+            # becomes a method the first time it is looked up
+            if _MICROPY and name[0] != "_" or name == "__enter__" or name == "__exit__":
                 from .sugar import METHODS
 
                 fn = METHODS.get(name)
                 if fn is not None:
-                    return lambda *a, **k: fn(self, *a, **k)
+                    setattr(Socket, name, fn)
+                    return getattr(self, name)
             raise AttributeError(name)
-        return self.getsockopt(opt)
-
-    @property
-    def type(self):
-        return self.socket_type
+        return self.getsockopt(opt & 0xFF)
 
     # -- options ------------------------------------------------------------
     def setsockopt(self, option, value):
         self._check_open()
         with self.ctx.lock:
-            if option == C.SUBSCRIBE or option == C.UNSUBSCRIBE:
-                if self.socket_type not in (C.SUB, C.XSUB):
-                    raise ZMQError(C.EINVAL, "only SUB sockets subscribe")
+            if option == _SUBSCRIBE or option == _UNSUBSCRIBE:
+                if self.socket_type != _SUB and self.socket_type != _XSUB:
+                    raise ZMQError(_EINVAL, "only SUB sockets subscribe")
                 if isinstance(value, str):
                     value = value.encode()
-                self.pattern.subscribe(bytes(value), option == C.SUBSCRIBE)
+                self.pattern.subscribe(bytes(value), option == _SUBSCRIBE)
                 return
-            if option == C.HWM:
-                self.options.set(C.SNDHWM, value)
-                self.options.set(C.RCVHWM, value)
+            if option == _HWM:
+                self.options.set(_SNDHWM, value)
+                self.options.set(_RCVHWM, value)
                 return
             self.options.set(option, value)
 
     def getsockopt(self, option):
-        if option == C.TYPE:
+        if option == _TYPE:
             return self.socket_type
-        if option == C.RCVMORE:
+        if option == _RCVMORE:
             return self.rcvmore
-        if option == C.LAST_ENDPOINT:
+        if option == _LAST_ENDPOINT:
             return self.last_endpoint
-        if option == C.EVENTS:
+        if option == _EVENTS:
             return self.poll_events()
-        if option == C.MECHANISM:
+        if option == _MECHANISM:
             return self.options.mechanism
-        if option == C.HWM:
+        if option == _HWM:
             return self.options.sndhwm
-        if option == C.FD:
+        if option == _FD:
             return self.ctx.waker_fd()
         self._check_open()
         return self.options.get(option)
@@ -121,10 +125,7 @@ class Socket:
     get = getsockopt
 
     def subscribe(self, topic):
-        self.setsockopt(C.SUBSCRIBE, topic)
-
-    def unsubscribe(self, topic):
-        self.setsockopt(C.UNSUBSCRIBE, topic)
+        self.setsockopt(_SUBSCRIBE, topic)
 
     # -- endpoints ------------------------------------------------------------
     def bind(self, addr):
@@ -136,13 +137,15 @@ class Socket:
                 self.inproc_names.append(ep.path)
                 address = "inproc://" + ep.path
             elif ep.transport == "serial":
-                address = self.ctx.serial_bind(self, ep, addr)
+                address = self.ctx.port.serial_attach(self.ctx, self, ep, addr, True)
             else:
                 try:
                     lsock, address = self.ctx.port.listen(ep, self.options)
                 except OSError as e:
-                    self.monitor_event(C.EVENT_BIND_FAILED, addr, 0)
-                    raise ZMQError(_os_errno(e, C.EADDRINUSE), "bind %s failed: %s" % (addr, e)) from None
+                    self.monitor_event(_EVENT_BIND_FAILED, addr, 0)
+                    raise ZMQError(_os_errno(e, _EADDRINUSE), "bind %s failed: %s" % (addr, e)) from None
+                from .listener import Listener
+
                 self.listeners[address] = Listener(self, ep, lsock, address)
                 if isinstance(addr, bytes):
                     addr = addr.decode()
@@ -159,33 +162,11 @@ class Socket:
             if ep.transport == "inproc":
                 self.ctx.inproc_connect(ep.path, self)
             elif ep.transport == "serial":
-                self.connecters[addr] = self.ctx.serial_connect(self, ep, addr)
+                self.connecters[addr] = self.ctx.port.serial_attach(self.ctx, self, ep, addr, False)
             else:
                 self.connecters[addr] = Connecter(self, ep)
             _setraw(self, "last_endpoint", addr.encode())
         return self
-
-    def unbind(self, addr):
-        if isinstance(addr, bytes):
-            addr = addr.decode()
-        with self.ctx.lock:
-            lis = self.listeners.pop(addr, None)
-            if lis is None:
-                raise ZMQError(C.ENOENT, "not bound to %s" % addr)
-            for k in [k for k, v in self.listeners.items() if v is lis]:
-                del self.listeners[k]
-            lis.close()
-
-    def disconnect(self, addr):
-        if isinstance(addr, bytes):
-            addr = addr.decode()
-        with self.ctx.lock:
-            c = self.connecters.pop(addr, None)
-            if c is None:
-                raise ZMQError(C.ENOENT, "not connected to %s" % addr)
-            eng = c.close()
-            if eng is not None:
-                eng.close()
 
     # -- pipes (called by engines and the context) ------------------------------
     def connection_options(self, accepted, peer):
@@ -267,13 +248,6 @@ class Socket:
             self.send(parts[i], C.SNDMORE | flags)
         return self.send(parts[-1], flags)  # SNDMORE in flags leaves the message open, as pyzmq
 
-    def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
-        if not isinstance(u, str):
-            raise TypeError("str objects only")
-        return self.send(u.encode(encoding), flags)
-
-    send_unicode = send_string
-
     # -- receiving ------------------------------------------------------------
     def _recv_frame(self, flags):
         self._check_open()
@@ -332,20 +306,15 @@ class Socket:
             parts.append(self.recv(flags & ~C.DONTWAIT))
         return parts
 
-    def recv_string(self, flags=0, encoding="utf-8"):
-        return self.recv(flags).decode(encoding)
-
-    recv_unicode = recv_string
-
     # -- polling ------------------------------------------------------------
     def poll_events(self):
         ev = 0
         if self.closed:
             return 0
         if self.pattern.readable():
-            ev |= C.POLLIN
+            ev |= _POLLIN
         if self.pattern.writable():
-            ev |= C.POLLOUT
+            ev |= _POLLOUT
         return ev
 
     # -- lifetime -------------------------------------------------------------
@@ -355,7 +324,7 @@ class Socket:
         if self.ctx.terminated_flag:
             raise ContextTerminated()
         if self.closed:
-            raise ZMQError(C.ENOTSOCK, "socket is closed")
+            raise ZMQError(_ENOTSOCK, "socket is closed")
 
     def close(self, linger=None):
         if self.closed:
@@ -384,15 +353,6 @@ class Socket:
                 m.stop()
             ctx.forget_socket(self)
             ctx.wake_waiters()
-
-    def fileno(self):
-        return self.ctx.waker_fd()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.close()
 
     def __repr__(self):
         return "<edgezmq.Socket(%s) %s>" % (

@@ -1,12 +1,14 @@
-"""Socket conveniences a device seldom needs: string options, JSON, pickle,
-serializers, the monitor, bind_to_random_port, get_stats and poll.
+"""Socket conveniences a device seldom needs: string options and messages,
+JSON, pickle, serializers, the monitor, bind_to_random_port, get_stats, poll,
+unbind/disconnect/unsubscribe, fileno and `with`.
 
 CPython installs them as ordinary Socket methods when socket.py is imported,
 so the pyzmq surface is unchanged. MicroPython leaves them out of the class
 (each method costs heap) and Socket.__getattr__ loads this module the first
-time one of them is looked up, so they still work there, bound on the fly.
+time one of them is looked up and makes that one a method of the class.
 """
 from . import constants as C
+from .errors import ZMQError
 
 
 def setsockopt_string(self, option, value, encoding="utf-8"):
@@ -102,6 +104,56 @@ def disable_monitor(self):
     self.monitor(None, 0)
 
 
+def send_string(self, u, flags=0, copy=True, encoding="utf-8", **kwargs):
+    if not isinstance(u, str):
+        raise TypeError("str objects only")
+    return self.send(u.encode(encoding), flags)
+
+
+def recv_string(self, flags=0, encoding="utf-8"):
+    return self.recv(flags).decode(encoding)
+
+
+def unsubscribe(self, topic):
+    self.setsockopt(C.UNSUBSCRIBE, topic)
+
+
+def unbind(self, addr):
+    if isinstance(addr, bytes):
+        addr = addr.decode()
+    with self.ctx.lock:
+        lis = self.listeners.pop(addr, None)
+        if lis is None:
+            raise ZMQError(C.ENOENT, "not bound to %s" % addr)
+        for k in [k for k, v in self.listeners.items() if v is lis]:
+            del self.listeners[k]
+        lis.close()
+
+
+def disconnect(self, addr):
+    if isinstance(addr, bytes):
+        addr = addr.decode()
+    with self.ctx.lock:
+        c = self.connecters.pop(addr, None)
+        if c is None:
+            raise ZMQError(C.ENOENT, "not connected to %s" % addr)
+        eng = c.close()
+        if eng is not None:
+            eng.close()
+
+
+def fileno(self):
+    return self.ctx.waker_fd()
+
+
+def __enter__(self):
+    return self
+
+
+def __exit__(self, *exc):
+    self.close()
+
+
 # name -> function (pyzmq's aliases included)
 METHODS = {
     "setsockopt_string": setsockopt_string,
@@ -120,6 +172,16 @@ METHODS = {
     "monitor": monitor,
     "get_monitor_socket": get_monitor_socket,
     "disable_monitor": disable_monitor,
+    "send_string": send_string,
+    "send_unicode": send_string,
+    "recv_string": recv_string,
+    "recv_unicode": recv_string,
+    "unsubscribe": unsubscribe,
+    "unbind": unbind,
+    "disconnect": disconnect,
+    "fileno": fileno,
+    "__enter__": __enter__,
+    "__exit__": __exit__,
 }
 
 

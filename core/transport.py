@@ -1,60 +1,14 @@
-"""Stream transports (tcp, ipc): listeners that accept, connecters that dial
-and redial with RECONNECT_IVL backoff. Each finished stream becomes an Engine."""
-from . import constants as C
+"""Stream transports (tcp, ipc): connecters that dial and redial with
+RECONNECT_IVL backoff, and listeners that accept (core/listener.py, loaded on
+the first bind). Each finished stream becomes an Engine."""
+from ._compat import const
 from .endpoint import format_endpoint
 from .engine import Engine
 
-
-class Listener:
-    def __init__(self, sock, ep, lsock, address):
-        self.sock = sock
-        self.ctx = sock.ctx
-        self.ep = ep
-        self.lsock = lsock
-        self.address = address  # the resolved endpoint string (LAST_ENDPOINT)
-        self.active = True
-        self.reading = True
-        self.fd = lsock.fileno()
-        self.pobj = lsock
-        self.ctx.reactor.add(self)
-        sock.monitor_event(C.EVENT_LISTENING, address, self.fd)
-
-    def fileno(self):
-        return self.fd
-
-    def on_event(self, readable, writable, error):
-        port = self.ctx.port
-        for _ in range(64):
-            try:
-                got = port.accept(self.lsock)
-            except OSError as e:
-                self.sock.monitor_event(C.EVENT_ACCEPT_FAILED, self.address, 0)
-                self.ctx.log("edgezmq: accept on %s failed: %s" % (self.address, e))
-                return
-            if got is None:
-                return
-            stream, peer = got
-            self.sock.monitor_event(C.EVENT_ACCEPTED, self.address, stream.fileno())
-            try:
-                opts = self.sock.connection_options(True, peer)
-                e = Engine(self.sock, stream, opts, None, peer)
-            except MemoryError:
-                # a device out of heap refuses this peer and keeps serving the others
-                _refuse(self.ctx, stream, "no memory for a connection from %s" % peer)
-                continue
-            self.sock.engines.add(e)
-
-    def close(self):
-        if not self.active:
-            return
-        self.active = False
-        self.ctx.reactor.remove(self)
-        try:
-            self.lsock.close()
-        except OSError:
-            pass
-        self.ctx.port.unlink_ipc(self.ep)
-        self.sock.monitor_event(C.EVENT_CLOSED, self.address, self.fd)
+# monitor events (libzmq's numbers, core/constants.py)
+_EVENT_CONNECTED = const(0x1)
+_EVENT_CONNECT_DELAYED = const(0x2)
+_EVENT_CONNECT_RETRIED = const(0x4)
 
 
 class Connecter:
@@ -92,7 +46,7 @@ class Connecter:
         self.pobj = self.stream
         self.active = True
         self.ctx.reactor.add(self, write=True)
-        self.sock.monitor_event(C.EVENT_CONNECT_DELAYED, self.address, 0)
+        self.sock.monitor_event(_EVENT_CONNECT_DELAYED, self.address, 0)
 
     def on_event(self, readable, writable, error):
         err = self.ctx.port.connect_error(self.stream)
@@ -106,7 +60,7 @@ class Connecter:
             self.stream = None
             self.retry()
             return
-        self.sock.monitor_event(C.EVENT_CONNECTED, self.address, self.fd)
+        self.sock.monitor_event(_EVENT_CONNECTED, self.address, self.fd)
         try:
             opts = self.sock.connection_options(False, self.address)
             self.engine = Engine(self.sock, self.stream, opts, self, self.address)
@@ -136,7 +90,7 @@ class Connecter:
         imax = self.sock.options.reconnect_ivl_max
         if imax > ivl:
             self.ivl = min(self.ivl * 2, imax)
-        self.sock.monitor_event(C.EVENT_CONNECT_RETRIED, self.address, delay)
+        self.sock.monitor_event(_EVENT_CONNECT_RETRIED, self.address, delay)
         self.timer = self.ctx.reactor.call_later(delay, self.dial)
 
     def close(self):

@@ -1,7 +1,7 @@
-"""The server side of the MicroPython port: listen (tcp, ipc), accept, ipc
-file clean-up and the serial link. MicroPythonPort loads this module the
-first time a program binds, so a client's heap holds none of it; the
-functions become the port's methods (`port.listen(ep, options)`).
+"""The server side of the MicroPython port: listen (tcp, ipc), accept and
+ipc file clean-up. MicroPythonPort loads this module the first time a
+program binds, so a client's heap holds none of it; the functions become
+the port's methods (`port.listen(ep, options)`).
 """
 import errno
 import os
@@ -111,11 +111,3 @@ def _ntoa(b):
         return socket.inet_ntop(socket.AF_INET, b)  # port-ok: not on every board
     except (AttributeError, OSError, ValueError):
         return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
-
-
-def serial_attach(self, ctx, sock, ep, addr, binding):
-    try:
-        from .serial_transport import attach
-    except ImportError:
-        raise OSError(errno.EOPNOTSUPP, "serial transport not in this build") from None
-    return attach(ctx, sock, ep, addr, binding)

@@ -112,7 +112,7 @@ class _NoLock:
 _NOLOCK = _NoLock()
 
 
-_LAZY = ("listen", "accept", "unlink_ipc", "serial_attach")
+_LAZY = ("listen", "accept", "unlink_ipc")
 
 
 class MicroPythonPort:
@@ -156,7 +156,7 @@ class MicroPythonPort:
         pass
 
     def __getattr__(self, name):
-        # binding, accepting, ipc files and serial links live in listen.py,
+        # binding, accepting and ipc files live in listen.py,
         # loaded the first time a program binds (a client never does)
         if name not in _LAZY:
             raise AttributeError(name)
@@ -223,6 +223,13 @@ class MicroPythonPort:
 
     def log(self, msg):
         print(msg)
+
+    def serial_attach(self, ctx, sock, ep, addr, binding):
+        try:
+            from .serial_transport import attach
+        except ImportError:
+            raise OSError(errno.EOPNOTSUPP, "serial transport not in this build") from None
+        return attach(ctx, sock, ep, addr, binding)
 
 
 def _nodelay(s):

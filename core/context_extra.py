@@ -1,0 +1,166 @@
+"""Context methods a device seldom or never needs: the I/O thread's
+leader/follower hand-offs and asyncio wake-ups (CPython only), inproc and
+serial endpoints, ZAP requests, and pyzmq's context options, `with` and
+destroy().
+
+CPython installs them as ordinary Context methods when context.py is
+imported. MicroPython leaves them out of the class (each method costs heap)
+and Context.__getattr__ installs one the first time it is looked up.
+"""
+from . import constants as C
+from .errors import ZMQError
+
+
+def _resolve(fut):
+    if not fut.done():
+        fut.set_result(None)
+
+
+def kick(self):
+    """A batch waits to be written: get the poller (or the idle I/O thread) going."""
+    if self.polling:
+        self.waker.wake()
+    else:
+        self.lock.notify_all()
+
+
+def wake_threads(self):
+    """Something changed: wake the application threads (and asyncio tasks)
+    waiting on the I/O thread."""
+    self.lock.notify_all()
+    if self.async_waiters:
+        waiters = self.async_waiters
+        self.async_waiters = []
+        for loop, fut in waiters:
+            loop.call_soon_threadsafe(_resolve, fut)
+
+
+def async_change(self):
+    """A future resolved at the next change (asyncio front end, I/O thread only)."""
+    import asyncio  # port-ok: only reached on CPython with an I/O thread
+
+    loop = asyncio.get_running_loop()  # port-ok: CPython only (I/O thread)
+    fut = loop.create_future()
+    with self.lock:
+        self.async_waiters.append((loop, fut))
+        if self.polling:
+            self.waker.wake()
+    return fut
+
+
+def _timer_added(self):
+    if self.polling and self.waker is not None:
+        self.waker.wake()
+
+
+def waker_fd(self):
+    return self.waker.fileno() if self.waker is not None else -1
+
+
+# -- inproc ------------------------------------------------------------------
+def inproc_bind(self, name, sock):
+    if name in self.inproc:
+        raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
+    self.inproc[name] = sock
+    for s in self.inproc_pending.pop(name, []):
+        if not s.closed:
+            _inproc_join(s, sock)
+
+
+def inproc_connect(self, name, sock):
+    peer = self.inproc.get(name)
+    if peer is None:
+        self.inproc_pending.setdefault(name, []).append(sock)
+        return
+    _inproc_join(sock, peer)
+
+
+def _inproc_join(connecter, binder):
+    from .inproc import inproc_pair
+
+    a, b = inproc_pair(connecter, binder)
+    if not binder.attach_pipe(b):
+        return
+    if not connecter.attach_pipe(a):
+        b.close()
+
+
+def inproc_unbind(self, name, sock):
+    if self.inproc.get(name) is sock:
+        del self.inproc[name]
+
+
+# -- serial (the link layer lives behind the port) --------------------------
+def serial_bind(self, sock, ep, addr):
+    return self.port.serial_attach(self, sock, ep, addr, True)
+
+
+def serial_connect(self, sock, ep, addr):
+    return self.port.serial_attach(self, sock, ep, addr, False)
+
+
+# -- ZAP -----------------------------------------------------------------------
+def zap_request(self, engine, frames):
+    from .zap import zap_client
+
+    zap_client(self).request(engine, frames)
+
+
+# -- pyzmq's surface -------------------------------------------------------------
+def destroy(self, linger=None):
+    for s in list(self.sockets):
+        if not s.closed:
+            s.close(linger)
+    self.term()
+
+
+def setsockopt(self, option, value):
+    pass
+
+
+def getsockopt(self, option):
+    return 0
+
+
+def __enter__(self):
+    return self
+
+
+def __exit__(self, *exc):
+    self.destroy() if exc[0] is not None else self.term()
+
+
+METHODS = {
+    "kick": kick,
+    "wake_threads": wake_threads,
+    "async_change": async_change,
+    "_timer_added": _timer_added,
+    "waker_fd": waker_fd,
+    "inproc_bind": inproc_bind,
+    "inproc_connect": inproc_connect,
+    "inproc_unbind": inproc_unbind,
+    "serial_bind": serial_bind,
+    "serial_connect": serial_connect,
+    "zap_request": zap_request,
+    "destroy": destroy,
+    "setsockopt": setsockopt,
+    "getsockopt": getsockopt,
+    "set": setsockopt,
+    "get": getsockopt,
+    "__enter__": __enter__,
+    "__exit__": __exit__,
+}
+
+
+def install(cls, name=None):
+    """Make them methods of cls: all of them (CPython), or the one named
+    (MicroPython, on first lookup). -> False when there is no such method."""
+    if name is None:
+        for n, fn in METHODS.items():
+            setattr(cls, n, fn)
+        return True
+    fn = METHODS.get(name)
+    if fn is None:
+        return False
+    setattr(cls, name, fn)
+    return True
