@@ -1,5 +1,9 @@
 """pyzmq's exception classes, with libzmq errno values and messages."""
-from . import constants as C
+from ._compat import const
+
+_EINVAL = const(22)  # libzmq's numbers (core/constants.py)
+_EAGAIN = const(11)
+_ETERM = const(156384765)
 
 # "|errno:text" pairs: one string costs less heap than a dict of strings
 _MESSAGES = (
@@ -34,7 +38,7 @@ class ZMQError(ZMQBaseError):
 
     def __init__(self, errno=None, msg=None):
         if errno is None:
-            errno = C.EINVAL
+            errno = _EINVAL
         self.errno = errno
         self.strerror = msg if msg is not None else strerror(errno)
         super().__init__(self.strerror)
@@ -49,14 +53,14 @@ class ZMQError(ZMQBaseError):
 class Again(ZMQError):
     """The operation would block (EAGAIN)."""
 
-    def __init__(self, errno=C.EAGAIN, msg=None):
+    def __init__(self, errno=_EAGAIN, msg=None):
         super().__init__(errno, msg)
 
 
 class ContextTerminated(ZMQError):
     """The context was terminated (ETERM)."""
 
-    def __init__(self, errno=C.ETERM, msg=None):
+    def __init__(self, errno=_ETERM, msg=None):
         super().__init__(errno, msg)
 
 
@@ -70,11 +74,3 @@ class ZMQVersionError(NotImplementedError):
 
 class ProtocolError(Exception):
     """A peer broke ZMTP: the connection is closed with this reason."""
-
-
-def raise_for(errno, msg=None):
-    if errno == C.EAGAIN:
-        raise Again(errno, msg)
-    if errno == C.ETERM:
-        raise ContextTerminated(errno, msg)
-    raise ZMQError(errno, msg)

@@ -1,62 +1,78 @@
 """Socket options: defaults as libzmq's, validation, and pyzmq attribute names."""
-from . import constants as C
 from ._compat import const
 from .errors import ZMQError
 
-_INT = const(0)
-_BYTES = const(1)
-_BOOL = const(2)
+# NAMES: pyzmq attribute name -> option number | kind | minimum, one small
+# int each (sock.linger = 0 -> setsockopt(LINGER, 0)). The kind says how
+# Options.set checks a value; entries without one are handled by the Socket
+# (subscriptions, HWM) or read-only. Defaults are the Options class
+# attributes below. Numbers are libzmq's (core/constants.py).
+_INT = const(0x100)  # an integer >= 0
+_NEG = const(0x400)  # (with _INT) -1 allowed too
+_BYTES = const(0x200)  # bytes, at most 255
+_FLAG = const(0x300)  # 0 or 1
+_KIND = const(0x300)
+_PLAIN_SERVER = const(44)
+_PLAIN_PASSWORD = const(46)
+_CURVE_SERVER = const(47)
+_CURVE_PUBLICKEY = const(48)
+_CURVE_SERVERKEY = const(50)
+_ROUTING_ID = const(5)
+_EINVAL = const(22)
 
-# option number -> (attribute, kind, minimum)
-SPEC = {
-    C.SNDHWM: ("sndhwm", _INT, 0),
-    C.RCVHWM: ("rcvhwm", _INT, 0),
-    C.LINGER: ("linger", _INT, -1),
-    C.RCVTIMEO: ("rcvtimeo", _INT, -1),
-    C.SNDTIMEO: ("sndtimeo", _INT, -1),
-    C.ROUTING_ID: ("identity", _BYTES, 0),
-    C.ROUTER_MANDATORY: ("router_mandatory", _BOOL, 0),
-    C.RECONNECT_IVL: ("reconnect_ivl", _INT, -1),
-    C.RECONNECT_IVL_MAX: ("reconnect_ivl_max", _INT, 0),
-    C.MAXMSGSIZE: ("maxmsgsize", _INT, -1),
-    C.HEARTBEAT_IVL: ("heartbeat_ivl", _INT, 0),
-    C.HEARTBEAT_TTL: ("heartbeat_ttl", _INT, 0),
-    C.HEARTBEAT_TIMEOUT: ("heartbeat_timeout", _INT, -1),
-    C.HANDSHAKE_IVL: ("handshake_ivl", _INT, 0),
-    C.BACKLOG: ("backlog", _INT, 0),
-    C.IMMEDIATE: ("immediate", _BOOL, 0),
-    C.IPV6: ("ipv6", _BOOL, 0),
-    C.XPUB_VERBOSE: ("xpub_verbose", _BOOL, 0),
-    C.TCP_KEEPALIVE: ("tcp_keepalive", _INT, -1),
-    C.SNDBUF: ("sndbuf", _INT, -1),
-    C.RCVBUF: ("rcvbuf", _INT, -1),
-    C.CONNECT_TIMEOUT: ("connect_timeout", _INT, 0),
-    C.PLAIN_SERVER: ("plain_server", _BOOL, 0),
-    C.PLAIN_USERNAME: ("plain_username", _BYTES, 0),
-    C.PLAIN_PASSWORD: ("plain_password", _BYTES, 0),
-    C.CURVE_SERVER: ("curve_server", _BOOL, 0),
-    C.CURVE_PUBLICKEY: ("curve_publickey", _BYTES, 0),
-    C.CURVE_SECRETKEY: ("curve_secretkey", _BYTES, 0),
-    C.CURVE_SERVERKEY: ("curve_serverkey", _BYTES, 0),
-    C.ZAP_DOMAIN: ("zap_domain", _BYTES, 0),
-    C.CONFLATE: ("conflate", _BOOL, 0),
-    C.REQ_RELAXED: ("req_relaxed", _BOOL, 0),
-    C.REQ_CORRELATE: ("req_correlate", _BOOL, 0),
+NAMES = {
+    "identity": 5 | _BYTES,
+    "sndbuf": 11 | _INT | _NEG,
+    "rcvbuf": 12 | _INT | _NEG,
+    "linger": 17 | _INT | _NEG,
+    "reconnect_ivl": 18 | _INT | _NEG,
+    "backlog": 19 | _INT,
+    "reconnect_ivl_max": 21 | _INT,
+    "maxmsgsize": 22 | _INT | _NEG,
+    "sndhwm": 23 | _INT,
+    "rcvhwm": 24 | _INT,
+    "rcvtimeo": 27 | _INT | _NEG,
+    "sndtimeo": 28 | _INT | _NEG,
+    "router_mandatory": 33 | _FLAG,
+    "tcp_keepalive": 34 | _INT | _NEG,
+    "immediate": 39 | _FLAG,
+    "xpub_verbose": 40 | _FLAG,
+    "ipv6": 42 | _FLAG,
+    "plain_server": 44 | _FLAG,
+    "plain_username": 45 | _BYTES,
+    "plain_password": 46 | _BYTES,
+    "curve_server": 47 | _FLAG,
+    "curve_publickey": 48 | _BYTES,
+    "curve_secretkey": 49 | _BYTES,
+    "curve_serverkey": 50 | _BYTES,
+    "req_correlate": 52 | _FLAG,
+    "req_relaxed": 53 | _FLAG,
+    "conflate": 54 | _FLAG,
+    "zap_domain": 55 | _BYTES,
+    "handshake_ivl": 66 | _INT,
+    "heartbeat_ivl": 75 | _INT,
+    "heartbeat_ttl": 76 | _INT,
+    "heartbeat_timeout": 77 | _INT | _NEG,
+    "connect_timeout": 79 | _INT,
+    "routing_id": 5,  # stored as identity
+    "subscribe": 6,
+    "unsubscribe": 7,
+    "rcvmore": 13,
+    "fd": 14,
+    "events": 15,
+    "type": 16,
+    "last_endpoint": 32,
+    "mechanism": 43,
+    "hwm": 201,
 }
 
-# pyzmq attribute name -> option number (sock.linger = 0)
-def _names():
-    d = {}
-    for num, spec in SPEC.items():
-        d[spec[0]] = num
-    d["routing_id"] = C.ROUTING_ID
-    d["hwm"] = C.HWM
-    for n in ("subscribe", "unsubscribe", "last_endpoint", "rcvmore", "type", "events", "mechanism", "fd"):
-        d[n] = getattr(C, n.upper())
-    return d
 
-
-NAMES = _names()
+def _find(option):
+    """-> (attribute, kind bits) of a settable option, or (None, 0)."""
+    for name, code in NAMES.items():
+        if code & 0xFF == option and code & _KIND:
+            return name, code
+    return None, 0
 
 
 class Options:
@@ -95,47 +111,47 @@ class Options:
     conflate = 0
     req_relaxed = 0
     req_correlate = 0
-    mechanism = C.NULL
+    mechanism = 0  # NULL; PLAIN 1, CURVE 2 (set by the PLAIN/CURVE options)
 
     def __init__(self, socket_type):
         self.socket_type = socket_type
 
     def set(self, option, value):
-        spec = SPEC.get(option)
-        if spec is None:
-            raise ZMQError(C.EINVAL, "unknown or read-only option %r" % (option,))
-        name, kind, minimum = spec
+        name, code = _find(option)
+        if name is None:
+            raise ZMQError(_EINVAL, "unknown or read-only option %r" % (option,))
+        kind = code & _KIND
         if kind == _BYTES:
             if isinstance(value, str):
                 value = value.encode()
             if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise ZMQError(C.EINVAL, "option %s takes bytes" % name)
+                raise ZMQError(_EINVAL, "option %s takes bytes" % name)
             value = bytes(value)
-            if option in (C.CURVE_PUBLICKEY, C.CURVE_SECRETKEY, C.CURVE_SERVERKEY):
+            if _CURVE_PUBLICKEY <= option <= _CURVE_SERVERKEY:
                 value = _curve_key(value)
-            elif option == C.ROUTING_ID and (len(value) > 255 or (value and value[0] == 0)):
-                raise ZMQError(C.EINVAL, "routing id must be 1-255 bytes not starting with 0")
+            elif option == _ROUTING_ID and (len(value) > 255 or (value and value[0] == 0)):
+                raise ZMQError(_EINVAL, "routing id must be 1-255 bytes not starting with 0")
             elif len(value) > 255:
-                raise ZMQError(C.EINVAL, "option %s longer than 255 bytes" % name)
+                raise ZMQError(_EINVAL, "option %s longer than 255 bytes" % name)
         else:
             if isinstance(value, bool):
                 value = int(value)
             if not isinstance(value, int):
-                raise ZMQError(C.EINVAL, "option %s takes an integer" % name)
-            if value < minimum or (kind == _BOOL and value > 1):
-                raise ZMQError(C.EINVAL, "invalid value %r for option %s" % (value, name))
+                raise ZMQError(_EINVAL, "option %s takes an integer" % name)
+            if value < (-1 if code & _NEG else 0) or (kind == _FLAG and value > 1):
+                raise ZMQError(_EINVAL, "invalid value %r for option %s" % (value, name))
         setattr(self, name, value)
-        if option in (C.PLAIN_SERVER, C.PLAIN_USERNAME, C.PLAIN_PASSWORD):
-            self.mechanism = C.PLAIN if (self.plain_server or self.plain_username or self.plain_password) else C.NULL
-        elif option in (C.CURVE_SERVER, C.CURVE_SERVERKEY):
-            self.mechanism = C.CURVE if (self.curve_server or self.curve_serverkey) else self.mechanism
+        if _PLAIN_SERVER <= option <= _PLAIN_PASSWORD:
+            self.mechanism = 1 if (self.plain_server or self.plain_username or self.plain_password) else 0
+        elif option == _CURVE_SERVER or option == _CURVE_SERVERKEY:
+            self.mechanism = 2 if (self.curve_server or self.curve_serverkey) else self.mechanism
 
     def get(self, option):
-        spec = SPEC.get(option)
-        if spec is None:
-            raise ZMQError(C.EINVAL, "unknown option %r" % (option,))
-        v = getattr(self, spec[0])
-        if option in (C.CURVE_PUBLICKEY, C.CURVE_SECRETKEY, C.CURVE_SERVERKEY) and v:
+        name = _find(option)[0]
+        if name is None:
+            raise ZMQError(_EINVAL, "unknown option %r" % (option,))
+        v = getattr(self, name)
+        if _CURVE_PUBLICKEY <= option <= _CURVE_SERVERKEY and v:
             from . import z85
 
             return z85.encode(v) + b"\x00"[:0]
@@ -154,5 +170,5 @@ def _curve_key(value):
         try:
             return z85.decode(value)
         except ValueError:
-            raise ZMQError(C.EINVAL, "invalid Z85 CURVE key") from None
-    raise ZMQError(C.EINVAL, "CURVE key must be 32 bytes or 40 Z85 characters")
+            raise ZMQError(_EINVAL, "invalid Z85 CURVE key") from None
+    raise ZMQError(_EINVAL, "CURVE key must be 32 bytes or 40 Z85 characters")
