@@ -1265,7 +1265,7 @@ needs_micropython = pytest.mark.skipif(
     not (MICROPYTHON.exists() and MPY_CROSS.exists()), reason="no MicroPython unix port"
 )
 
-MP_MODULES = ["errors.py", "constants.py", "metadata.py", "mechanism.py", "z85.py",
+MP_MODULES = ["_compat.py", "errors.py", "constants.py", "metadata.py", "mechanism.py", "z85.py",
               "plain.py", "curve.py"]
 
 
