@@ -179,6 +179,7 @@ class SerialDemo:
         d.readings_and_commands(a.readings)
         d.through_noise(cable)
         d.stop_device(self.device.lines)
+        d.close()  # before the gateway goes: libzmq would reconnect to it
         return self._final_stats(self.gateway, glog, cable)
 
     @staticmethod

@@ -161,4 +161,5 @@ class Desktop:
         device.wait_for("device: stopped")
 
     def close(self) -> None:
-        self.ctx.destroy(linger=0)
+        if not self.ctx.closed:
+            self.ctx.destroy(linger=0)
