@@ -623,12 +623,17 @@ def test_idle_pre_handshake_connections_do_not_block_curve(ctx, peer, curve_pull
             if i % 2:
                 s.sendall(_greeting()[:20])  # half a greeting, then silence
             idle.append(s)
+        end = time.monotonic() + 5
+        while len(pull.s.engines) < 200 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert len(pull.s.engines) >= 200  # all accepted, all held mid-greeting
         t = time.monotonic()
         push = Remote(peer, "PUSH", sec_opts("CURVE", "client"))
         push.connect("tcp://127.0.0.1:%d" % port)
         push.send([b"through"])
         assert pull.recv(5000) == [b"through"]
         assert time.monotonic() - t < 5
+        assert len(pull.s.engines) >= 201 and pull.s.stats["handshake_failures"] == 0
     finally:
         for s in idle:
             s.close()
@@ -1549,3 +1554,51 @@ def test_fuzz_curve_server_from_recorded_session(ctx, curve_pull, mutations):
     assert pull.recv(0) is None
     _good_client_still_served(ctx, pull, port)
     assert all("closing connection: " in m for m in logs), logs
+
+
+@pytest.mark.parametrize("status", [400, 500])
+def test_zap_refusal_status_reaches_libzmq_client(ctx, pz, status):
+    """The ERROR an edgezmq CURVE server sends carries the ZAP status code, which
+    libzmq's client reports as the value of EVENT_HANDSHAKE_FAILED_AUTH."""
+    import zmq
+    from zmq.utils.monitor import recv_monitor_message
+
+    zap = ez_zap.serve(ctx, lambda *a: (status, b""))
+    try:
+        pull = Local(ctx, "PULL", sec_opts("CURVE", "server"))
+        ep = pull.bind()
+        push = _pz_sock(pz, "PUSH", "CURVE", "client")
+        mon = push.get_monitor_socket()
+        push.connect(ep)
+        end = time.monotonic() + 5
+        seen = []
+        while time.monotonic() < end:
+            if mon.poll(200):
+                m = recv_monitor_message(mon)
+                seen.append((m["event"], m["value"]))
+                if m["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                    break
+        assert (zmq.EVENT_HANDSHAKE_FAILED_AUTH, status) in seen, seen
+        push.disable_monitor()
+        mon.close(0)
+        push.close(0)
+    finally:
+        zap.close()
+
+
+@pytest.mark.parametrize("server_side", ["edgezmq", "libzmq"])
+def test_curve_heartbeats_with_libzmq_travel_inside_message(ctx, peer, server_side):
+    """PING/PONG both ways under CURVE (libzmq boxes them with flag 0x02; so do
+    we): the connection outlives many heartbeat intervals and keeps its pipe."""
+    hb = {"heartbeat_ivl": 100, "heartbeat_timeout": 1000}
+    client_side = "libzmq" if server_side == "edgezmq" else "edgezmq"
+    server = make(server_side, ctx, peer, "PULL", dict(sec_opts("CURVE", "server"), **hb))
+    ep = server.bind()
+    client = make(client_side, ctx, peer, "PUSH", dict(sec_opts("CURVE", "client"), **hb))
+    client.connect(ep)
+    assert exchange(server, client, "PUSH-PULL", b"before")
+    time.sleep(1.5)  # ~15 PINGs each way
+    assert exchange(server, client, "PUSH-PULL", b"after")
+    local = server if server_side == "edgezmq" else client
+    st = local.s.stats
+    assert st["disconnects"] == 0 and st["heartbeat_timeouts"] == 0 and st["protocol_errors"] == 0, st
