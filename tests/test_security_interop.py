@@ -1664,3 +1664,40 @@ def test_gateway_relays_curve_end_to_end_without_keys(ctx, pz, mech):
                 gw.kill()
                 gw.wait()
         cable.stop()
+
+
+@pytest.mark.parametrize("reply", [
+    lambda r: [r[0], b"", b"2.0", r[3], b"200", b"OK", b"u", b""],  # wrong version
+    lambda r: [r[0], b"", b"1.0", b"not-" + r[3], b"200", b"OK", b"u", b""],  # wrong request id
+    lambda r: [r[0], b"", b"1.0", r[3], b"201", b"OK", b"u", b""],  # invalid status
+    lambda r: [r[0], b"", b"1.0", r[3], b"200", b"OK", b"u", b"", b"extra"],  # too many frames
+    lambda r: [r[0], b"", b"1.0", r[3], b"200"],  # too few frames
+    lambda r: [r[0], b"", b"1.0", r[3], b"200", b"OK", b"u", b"\x05bogus"],  # bad metadata
+    None,  # the handler never answers
+], ids=["version", "request-id", "status-201", "too-many", "too-few", "metadata", "silent"])
+def test_malformed_zap_replies_fail_closed(ctx, peer, reply):
+    """libzmq's test_security_zap cases against an edgezmq CURVE server: a ZAP reply
+    that is not a well-formed answer to this request never lets the client in; the
+    connection is closed (at the latest by HANDSHAKE_IVL) and nothing is delivered."""
+    handler = ctx.socket(ez.ROUTER)
+    handler.linger = 0
+    handler.bind("inproc://zeromq.zap.01")
+    try:
+        pull = Local(ctx, "PULL", dict(sec_opts("CURVE", "server"), handshake_ivl=1000))
+        ep = pull.bind()
+        push = Remote(peer, "PUSH", sec_opts("CURVE", "client"))
+        push.connect(ep)
+        push.send([b"must not arrive"])
+        assert handler.poll(3000)
+        req = handler.recv_multipart()
+        if reply is not None:
+            handler.send_multipart(reply(req))
+        end = time.monotonic() + 3
+        while pull.s.stats["handshake_failures"] < 1 and time.monotonic() < end:
+            time.sleep(0.02)
+        assert pull.s.stats["handshake_failures"] >= 1
+        assert pull.recv(200) is None
+        assert pull.s.stats["connects"] == 0
+        push.close()
+    finally:
+        handler.close(0)
