@@ -154,7 +154,7 @@ class Engine:
         conn = self.conn
         if self.writev is None or self._want_w or not self.active or conn.mech.wraps:
             return False
-        if memoryview(data).nbytes != len(data):
+        if memoryview(data).nbytes != len(data):  # port-ok: CPython only (writev needs socket.sendmsg)
             return False  # not a flat byte buffer
         hdr = header(more & FLAG_MORE, len(data))
         tx = conn.tx
