@@ -69,5 +69,69 @@ def device(device_type, frontend, backend):
     return proxy(frontend, backend)
 
 
-Frame = bytes
-Message = bytes
+class Frame(bytes):
+    """pyzmq's zmq.Frame: what recv(copy=False) returns, and what send accepts.
+
+    The bytes of one frame, `more`, and the metadata of the connection it
+    came from: frame.get("User-Id") (set by a ZAP handler), "Peer-Address",
+    and the peer's READY/INITIATE properties ("Socket-Type", "Identity", ...).
+    A name the connection does not have raises ZMQError(EINVAL), as libzmq's
+    zmq_msg_gets does.
+    """
+
+    def __new__(cls, data=b"", track=False, copy=None, copy_threshold=None, more=False, pipe=None):
+        f = bytes.__new__(cls, data)
+        f.more = bool(more)
+        f._pipe = pipe
+        return f
+
+    @property
+    def bytes(self):
+        return bytes(self)
+
+    @property
+    def buffer(self):
+        return memoryview(self)
+
+    def get(self, option):
+        from . import constants as C
+        from .errors import ZMQError
+
+        if not isinstance(option, str):
+            if option == C.MORE:
+                return int(self.more)
+            raise ZMQError(C.EINVAL)
+        pipe = self._pipe
+        value = None
+        if pipe is not None:
+            key = option.lower()
+            if key == "user-id":
+                value = pipe.user_id or None
+            elif key == "peer-address":
+                value = _peer_ip(pipe.peer_address)
+            else:
+                conn = getattr(pipe, "conn", None)
+                meta = conn.peer_meta if conn is not None else {}
+                value = meta.get(key.encode())
+        if value is None:
+            raise ZMQError(C.EINVAL, "no %r property on this frame" % option)
+        return value.decode() if isinstance(value, (bytes, bytearray)) else value
+
+
+Message = Frame
+
+
+def frame_of(sock, data, more):
+    """A received frame with its connection's metadata (Socket.recv(copy=False))."""
+    p = sock.pattern
+    return Frame(data, more=more, pipe=getattr(p, "last_pipe", None) or getattr(p, "reply_pipe", None))
+
+
+def _peer_ip(addr):
+    """libzmq's Peer-Address is the host alone: "127.0.0.1", not "127.0.0.1:5555"."""
+    if isinstance(addr, (bytes, bytearray)):
+        addr = addr.decode()
+    if not addr or addr == "ipc":
+        return None
+    host = addr.rsplit(":", 1)[0] if addr.count(":") == 1 or addr.startswith("[") else addr
+    return host.strip("[]")

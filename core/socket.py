@@ -283,9 +283,14 @@ class Socket:
     def recv(self, flags=0, copy=True, track=False):
         buf, n, more = self._recv_frame(flags)
         if type(buf) is bytes and len(buf) == n:
-            return buf
-        data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
-        self.ctx.pool.give(buf)
+            data = buf
+        else:
+            data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
+            self.ctx.pool.give(buf)
+        if not copy:  # a Frame: the bytes plus more and the connection's metadata
+            from .misc import frame_of
+
+            return frame_of(self, data, more)
         return data
 
     def recv_into(self, buffer, nbytes=0, flags=0):
@@ -301,9 +306,9 @@ class Socket:
         return n
 
     def recv_multipart(self, flags=0, copy=True, track=False):
-        parts = [self.recv(flags)]
+        parts = [self.recv(flags, copy)]
         while self.rcvmore:
-            parts.append(self.recv(flags & ~C.DONTWAIT))
+            parts.append(self.recv(flags & ~C.DONTWAIT, copy))
         return parts
 
     # -- polling ------------------------------------------------------------

@@ -1701,3 +1701,53 @@ def test_malformed_zap_replies_fail_closed(ctx, peer, reply):
         push.close()
     finally:
         handler.close(0)
+
+
+# --- Frame metadata: recv(copy=False) -------------------------------------------
+
+
+@pytest.mark.parametrize("mech", ["PLAIN", "CURVE"])
+def test_frame_metadata_user_id_from_zap(ctx, peer, mech):
+    """pyzmq's frame.get("User-Id"): the user id the ZAP handler returned,
+    plus Peer-Address and the peer's READY properties, on each frame of a
+    message received with copy=False from a libzmq client."""
+    zap = ez_zap.serve(ctx, lambda domain, address, mechanism, credentials: (200, b"admin"))
+    try:
+        pull = Local(ctx, "PULL", dict(sec_opts(mech, "server"), zap_domain=b"dom"))
+        ep = pull.bind()
+        push = Remote(peer, "PUSH", sec_opts(mech, "client"))
+        push.connect(ep)
+        push.send([b"head", b"body"])
+        assert pull.s.poll(3000)
+        frames = pull.s.recv_multipart(copy=False)
+        assert [bytes(f) for f in frames] == [b"head", b"body"]
+        assert [f.more for f in frames] == [True, False]
+        assert frames[0].get(ez.MORE) == 1 and frames[1].get(ez.MORE) == 0
+        for f in frames:
+            assert f.get("User-Id") == "admin"
+            assert f.get("Peer-Address") == "127.0.0.1"
+            assert f.get("Socket-Type") == "PUSH"
+        with pytest.raises(ez.ZMQError) as e:
+            frames[0].get("No-Such-Property")
+        assert e.value.errno == ez.EINVAL
+        assert frames[1].bytes == b"body" and bytes(frames[1].buffer) == b"body"
+    finally:
+        zap.close()
+
+
+def test_frame_without_zap_has_no_user_id(ctx, peer):
+    """As libzmq: no ZAP handler, no User-Id (EINVAL); a Frame can be sent back."""
+    rep = Local(ctx, "REP", {})
+    ep = rep.bind()
+    req = Remote(peer, "REQ", {})
+    req.connect(ep)
+    req.send([b"ping"])
+    assert rep.s.poll(3000)
+    f = rep.s.recv(copy=False)
+    assert f == b"ping" and isinstance(f, ez.Frame)
+    with pytest.raises(ez.ZMQError) as e:
+        f.get("User-Id")
+    assert e.value.errno == ez.EINVAL
+    assert f.get("Socket-Type") == "REQ"
+    rep.s.send(ez.Frame(b"pong"))
+    assert req.recv() == [b"pong"]

@@ -51,6 +51,7 @@ class Router(Pattern):
                 if pipes[i].inq.msgs > 0:
                     self.fq_next = i
                     self.prefix_done = True
+                    self.last_pipe = pipes[i]  # the message's connection (Frame metadata)
                     ident = pipes[i].identity
                     return ident, len(ident), 1
             return None
