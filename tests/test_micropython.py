@@ -10,6 +10,7 @@ import os
 import queue
 import subprocess
 import threading
+import time
 
 import pytest
 from support import ROOT, micropython_binary
@@ -567,3 +568,30 @@ def test_steady_state_allocates_nothing(pz, bundle):
     assert alloc["send"] == 0, r.stdout
     assert got == [100] * (200 + n)  # the device's sends arrived, whole
     assert 0 < alloc["recv"] < 1024  # a bytes object per message, bounded
+
+
+# -- asyncio -----------------------------------------------------------------------
+def test_device_asyncio(pz, bundle):
+    """edgezmq.asyncio on MicroPython's own asyncio (frozen in the firmware,
+    hence ".frozen" on MICROPYPATH): awaitable recv/send against libzmq while
+    another task keeps running."""
+    import zmq
+
+    src, src_ep = _pz(pz, zmq.PUSH, bind_ep="tcp://127.0.0.1:*")
+    sink, sink_ep = _pz(pz, zmq.PULL, bind_ep="tcp://127.0.0.1:*")
+    proc = subprocess.Popen([MP, "-X", "heapsize=" + HEAP, os.path.join(ROOT, "tests", "mp_asyncio.py"), src_ep, sink_ep, "20"],
+                            env=dict(os.environ, MICROPYPATH=bundle + ":.frozen"),
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        for i in range(20):
+            src.send_multipart([b"m%d" % i, b"x" * i])
+            time.sleep(0.01)
+        got = [sink.recv_multipart() for _ in range(20)]
+        out = proc.communicate(timeout=TIMEOUT)[0]
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert got == [[b"echo", b"m%d" % i, b"x" * i] for i in range(20)]
+    assert "DONE" in out, out
+    ticks = int(out.split("TICKS")[1].split()[0])
+    assert ticks > 5, out  # the other task ran while recv waited

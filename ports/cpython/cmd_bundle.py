@@ -24,7 +24,7 @@ CORE = os.path.join(ROOT, "core")
 MPY_PORT = os.path.join(PORTS, "micropython")
 
 # CPython-only front ends that a device never imports
-CORE_SKIP = {"__main__.py", "asyncio.py", "auth.py", "curve_keygen.py"}
+CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py"}
 # device-side files that are not modules of the package
 PORT_SKIP = {"manifest.py", "demo_device.py"}
 
