@@ -7,7 +7,7 @@ pyzmq's context options and `with`) is in core/context_extra.py: methods on
 CPython, installed on first use on MicroPython (Context.__getattr__)."""
 import sys
 
-from ._compat import const, ticks_ms
+from ._compat import const, ticks_diff, ticks_ms
 from .connection import Options as ConnOptions
 from .errors import ContextTerminated
 from .mechanism import MechanismConfig
@@ -23,6 +23,9 @@ class Context:
     _instance = None
     _socket_class = None  # a front end's Socket subclass (asyncio)
     serial_links = None  # serial device path -> its link (core/serialtransport.py)
+    zap_client = None  # core/zap.py, on the first ZAP request
+    app_waited = 0  # I/O thread: ticks_ms when an application thread last blocked here
+    waiters = 0  # I/O thread: application threads blocked in wait()
 
     def __init__(self, io_threads=None, port=None, **kwargs):
         if port is None:
@@ -43,11 +46,7 @@ class Context:
         self.coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
         self.turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
         self.dirty = []  # engines holding a coalesced batch of messages to write
-        self.app_waited = 0  # ticks_ms when an application thread last blocked here
-        self.waiters = 0
-        self.zap_client = None
         self.async_waiters = []
-        self._rx_free = []
         self.waker = port.waker()
         if self.waker is not None:
             self.reactor.add(self.waker)
@@ -125,19 +124,8 @@ class Context:
         """Block until something may have changed (called with the lock held)."""
         if self.io_thread is None:
             self.reactor.run_once(timeout_ms)
-            return
-        # while the application keeps blocking here (request-reply), it polls
-        # for itself and the I/O thread stands back (see the port's I/O loop)
-        self.app_waited = ticks_ms()
-        if self.polling:
-            self.waiters += 1
-            self.waker.wake()
-            try:
-                self.lock.wait(None if timeout_ms < 0 else timeout_ms / 1000.0)
-            finally:
-                self.waiters -= 1
-            return
-        self.poll_once(timeout_ms)
+        else:
+            self.wait_io_thread(timeout_ms)
 
     def flush_dirty(self):
         """Start a turn: write the batches engines coalesced. -> True if there were any."""
@@ -150,17 +138,6 @@ class Context:
             e.dirty = False
             e.flush()
         return True
-
-    def poll_once(self, timeout_ms):
-        """Run one reactor turn as the leader, with the lock released while blocked."""
-        if self.flush_dirty():
-            timeout_ms = 0  # the caller may be waiting for exactly that (SNDHWM)
-        self.polling = True
-        try:
-            self.reactor.run_once(timeout_ms, self.lock.release, self.lock.acquire)
-        finally:
-            self.polling = False
-            self.lock.notify_all()
 
     def poll_nowait(self):
         """Process whatever is ready without blocking (for NOBLOCK calls)."""
@@ -188,8 +165,6 @@ class Context:
     # -- linger and termination ----------------------------------------------------
     def linger_engines(self, sock, engines, linger):
         """A closed socket's connections flush for up to `linger` ms, then close."""
-        from ._compat import ticks_ms
-
         self.flush_dirty()  # coalesced batches go out before LINGER applies
         deadline = -1 if linger < 0 else ticks_ms() + linger
         for e in engines:
@@ -208,8 +183,6 @@ class Context:
 
     def _flush_lingering(self, timeout_ms=-1):
         """Run the reactor until lingering connections flushed or expired."""
-        from ._compat import ticks_diff, ticks_ms
-
         start = ticks_ms()
         while True:
             live = []
@@ -230,10 +203,8 @@ class Context:
                     self.lingering = []
                     return
                 wait = min(wait, left)
-            if self.io_thread is not None and self.polling:
-                self.lock.wait(wait / 1000.0)
-            elif self.io_thread is not None:
-                self.poll_once(wait)
+            if self.io_thread is not None:
+                self.linger_wait(wait)
             else:
                 self.reactor.run_once(wait)
 

@@ -8,12 +8,49 @@ imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
 from . import constants as C
+from ._compat import ticks_ms
 from .errors import ZMQError
 
 
 def _resolve(fut):
     if not fut.done():
         fut.set_result(None)
+
+
+def wait_io_thread(self, timeout_ms):
+    """Context.wait with an I/O thread: lead a reactor turn or follow it."""
+    # while the application keeps blocking here (request-reply), it polls
+    # for itself and the I/O thread stands back (see the port's I/O loop)
+    self.app_waited = ticks_ms()
+    if self.polling:
+        self.waiters += 1
+        self.waker.wake()
+        try:
+            self.lock.wait(None if timeout_ms < 0 else timeout_ms / 1000.0)
+        finally:
+            self.waiters -= 1
+        return
+    self.poll_once(timeout_ms)
+
+
+def poll_once(self, timeout_ms):
+    """Run one reactor turn as the leader, with the lock released while blocked."""
+    if self.flush_dirty():
+        timeout_ms = 0  # the caller may be waiting for exactly that (SNDHWM)
+    self.polling = True
+    try:
+        self.reactor.run_once(timeout_ms, self.lock.release, self.lock.acquire)
+    finally:
+        self.polling = False
+        self.lock.notify_all()
+
+
+def linger_wait(self, ms):
+    """Context._flush_lingering's wait with an I/O thread."""
+    if self.polling:
+        self.lock.wait(ms / 1000.0)
+    else:
+        self.poll_once(ms)
 
 
 def kick(self):
@@ -131,6 +168,9 @@ def __exit__(self, *exc):
 
 
 METHODS = {
+    "wait_io_thread": wait_io_thread,
+    "poll_once": poll_once,
+    "linger_wait": linger_wait,
     "kick": kick,
     "wake_threads": wake_threads,
     "async_change": async_change,

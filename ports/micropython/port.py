@@ -115,6 +115,10 @@ _NOLOCK = _NoLock()
 _LAZY = ("listen", "accept", "unlink_ipc")
 
 
+def _nothing(*a):
+    return None
+
+
 class MicroPythonPort:
     """The port interface (see ports/cpython/port.py) on MicroPython.
 
@@ -146,14 +150,8 @@ class MicroPythonPort:
     def condition(self):
         return _NOLOCK
 
-    def waker(self):
-        return None
-
-    def start_io_thread(self, ctx):
-        return None
-
-    def stop_io_thread(self, ctx):
-        pass
+    # no threads: no waker and no I/O thread (one function object for the three)
+    waker = start_io_thread = stop_io_thread = _nothing
 
     def __getattr__(self, name):
         # binding, accepting and ipc files live in listen.py,
