@@ -42,6 +42,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m edgezmq bench
+	$(BIN)/python benchmarks/mp_bench.py
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -m soak --run-soak
