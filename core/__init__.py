@@ -11,10 +11,11 @@ from .socket import Socket  # noqa: F401
 
 if sys.implementation.name != "micropython":
     from .constants import *  # noqa: F401,F403
-    from .errors import NotDone, ZMQVersionError  # noqa: F401
     from .misc import (  # noqa: F401
         Frame,
         Message,
+        NotDone,
+        ZMQVersionError,
         curve_keypair,
         curve_public,
         device,
@@ -33,8 +34,6 @@ else:
     def __getattr__(name):
         if name == "Poller" or name == "select":
             from . import poll as m
-        elif name == "NotDone" or name == "ZMQVersionError":
-            from . import errors as m
         elif name.isupper():
             from . import constants as m
         else:

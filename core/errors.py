@@ -64,13 +64,9 @@ class ContextTerminated(ZMQError):
         super().__init__(errno, msg)
 
 
-class NotDone(ZMQBaseError):
-    pass
-
-
-class ZMQVersionError(NotImplementedError):
-    pass
-
-
 class ProtocolError(Exception):
     """A peer broke ZMTP: the connection is closed with this reason."""
+
+
+if __import__("sys").implementation.name != "micropython":
+    from .misc import NotDone, ZMQVersionError  # noqa: F401  (pyzmq's zmq.error has them)

@@ -1,8 +1,17 @@
 """pyzmq's module-level functions that a device seldom calls: versions,
 has(), CURVE key helpers, proxy and device. The package exports them; on
 MicroPython they load on first use (each name costs heap there)."""
+from .errors import ZMQBaseError
 
 _ZMTP_LIBZMQ = (4, 3, 5)  # the libzmq behaviour we follow
+
+
+class NotDone(ZMQBaseError):
+    pass
+
+
+class ZMQVersionError(NotImplementedError):
+    pass
 
 
 def zmq_version():
