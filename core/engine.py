@@ -149,10 +149,14 @@ class Engine:
     def write_frame(self, data, more):
         """A big data frame, written at once from the caller's buffer after what tx
         holds (one sendmsg, no copy into tx); only what the socket did not take is
-        queued. The pipe's accounting is done here. -> False when the frame must go
-        through Connection.send_frame (no writev, socket full, CURVE boxes it)."""
+        queued. Tried even while waiting for writability: the socket may have
+        drained since the reactor last looked (an I/O thread that could not get
+        the lock while the application kept sending), and a refused try costs one
+        syscall where queueing costs a copy of the frame. The pipe's accounting is
+        done here. -> False when the frame must go through Connection.send_frame
+        (no writev, CURVE boxes it)."""
         conn = self.conn
-        if self.writev is None or self._want_w or not self.active or conn.mech.wraps:
+        if self.writev is None or not self.active or conn.mech.wraps:
             return False
         if memoryview(data).nbytes != len(data):  # port-ok: CPython only (writev needs socket.sendmsg)
             return False  # not a flat byte buffer
