@@ -189,3 +189,5 @@ def install(cls):
     """Make them ordinary methods of cls (CPython)."""
     for name, fn in METHODS.items():
         setattr(cls, name, fn)
+    # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
+    cls.type = property(lambda self: self.socket_type)
