@@ -6,7 +6,7 @@ import time
 
 import edgezmq as ez
 import pytest
-from peers.remote import Peer, RemoteSock
+from peers.remote import Peer, RemoteSock, micropython_peer
 
 pytest.importorskip("zmq")
 
@@ -112,7 +112,7 @@ def _recv_skipping(sock, skip, timeout=3000):
     return None
 
 
-def exchange(a_type, b_type, a, b):
+def exchange(a_type, b_type, a, b, msg=MSG, reply=REPLY):
     """Run one pairing's conversation; a sends first. Asserts byte-exact delivery."""
     if b_type == "XSUB":
         b.send([b"\x01"])
@@ -133,61 +133,82 @@ def exchange(a_type, b_type, a, b):
                 break
         else:
             pytest.fail("subscriber never joined")
-        a.send(MSG)
-        assert _recv_skipping(b, probe) == MSG
+        a.send(msg)
+        assert _recv_skipping(b, probe) == msg
         return
     if a_type == "ROUTER":  # ROUTER-ROUTER: ids b"A" (a) and b"B" (b); retry until routable
         for _ in range(200):
             try:
-                a.send([b"B"] + MSG)
+                a.send([b"B"] + msg)
                 break
             except ez.ZMQError as e:
                 assert e.errno == ez.EHOSTUNREACH
                 time.sleep(0.01)
         else:
             pytest.fail("peer never became routable")
-        assert b.recv() == [b"A"] + MSG
-        b.send([b"A"] + REPLY)
-        assert a.recv() == [b"B"] + REPLY
+        assert b.recv() == [b"A"] + msg
+        b.send([b"A"] + reply)
+        assert a.recv() == [b"B"] + reply
         return
     if a_type == "DEALER" and b_type == "REP":
-        a.send([b""] + MSG)
+        a.send([b""] + msg)
     else:
-        a.send(MSG)
+        a.send(msg)
     got = b.recv()
     if b_type == "ROUTER":
         assert got is not None and len(got) >= 2
         ident = got[0]
         if a_type == "REQ":
-            assert got[1:] == [b""] + MSG
-            b.send([ident, b""] + REPLY)
+            assert got[1:] == [b""] + msg
+            b.send([ident, b""] + reply)
         else:
-            assert got[1:] == MSG
-            b.send([ident] + REPLY)
+            assert got[1:] == msg
+            b.send([ident] + reply)
     else:
-        assert got == MSG
+        assert got == msg
         if b_type == "PULL":
             return
-        b.send(REPLY)
+        b.send(reply)
     got = a.recv()
     if a_type == "DEALER" and b_type == "REP":
-        assert got == [b""] + REPLY
+        assert got == [b""] + reply
     else:
-        assert got == REPLY
+        assert got == reply
 
 
-@pytest.mark.parametrize("mode", ["thread", "cooperative"])
+# the device's messages: a MicroPython unix port at 256K holds no 1 MiB frame
+MP_MSG = [b"", bytes(range(256))[:255], bytes(range(256)), os.urandom(3000)]
+
+
+@pytest.mark.parametrize("mode", ["thread", "cooperative", "micropython"])
 @pytest.mark.parametrize("transport", ["tcp", "ipc"])
 @pytest.mark.parametrize("binder", ["a", "b"])
 @pytest.mark.parametrize("edge", ["a", "b"])
 @pytest.mark.parametrize("pairing", PAIRINGS, ids=lambda p: "%s-%s" % p)
 def test_pairing_matrix(pairing, edge, binder, transport, mode, peer, tmp_path, request):
+    """Every pairing, edgezmq on either side and either binding, tcp and ipc,
+    edgezmq running on CPython (I/O thread or cooperative) or in the
+    MicroPython unix port (a device process driven like the pyzmq peer)."""
     a_type, b_type = pairing
-    c = ez.Context(io_threads=1 if mode == "thread" else 0)
-    request.addfinalizer(lambda: c.destroy(linger=0))
     rr = a_type == "ROUTER"
-    a = _make("edge" if edge == "a" else "peer", c, peer, a_type, b"A" if rr else None)
-    b = _make("edge" if edge == "b" else "peer", c, peer, b_type, b"B" if rr else None)
+    msg = MSG
+    if mode == "micropython":
+        device = micropython_peer(request.getfixturevalue("mp_bundle"))
+        request.addfinalizer(device.close)
+        c = None
+        msg = MP_MSG
+    else:
+        c = ez.Context(io_threads=1 if mode == "thread" else 0)
+        request.addfinalizer(lambda: c.destroy(linger=0))
+        device = None
+
+    def side(which, stype, ident):
+        if device is not None:  # the device's socket, driven like the pyzmq peer's
+            return _make("peer", None, device if edge == which else peer, stype, ident)
+        return _make("edge" if edge == which else "peer", c, peer, stype, ident)
+
+    a = side("a", a_type, b"A" if rr else None)
+    b = side("b", b_type, b"B" if rr else None)
     try:
         first, second = (a, b) if binder == "a" else (b, a)
         ep = first.bind(endpoint(transport, tmp_path))
@@ -198,11 +219,29 @@ def test_pairing_matrix(pairing, edge, binder, transport, mode, peer, tmp_path, 
             edge_sock = a if edge == "a" else b
             edge_sock.wait_attached()
             peer.pump = edge_sock.pump
-        exchange(a_type, b_type, a, b)
+        exchange(a_type, b_type, a, b, msg)
     finally:
         peer.pump = None
         a.close()
         b.close()
+
+
+@pytest.mark.parametrize("pairing", PAIRINGS, ids=lambda p: "%s-%s" % p)
+def test_micropython_inproc_matrix(pairing, request):
+    """inproc on the device: both ends in one MicroPython context, the same
+    conversations as the wire matrix."""
+    a_type, b_type = pairing
+    rr = a_type == "ROUTER"
+    device = micropython_peer(request.getfixturevalue("mp_bundle"))
+    request.addfinalizer(device.close)
+    a = _make("peer", None, device, a_type, b"A" if rr else None)
+    b = _make("peer", None, device, b_type, b"B" if rr else None)
+    ep = a.bind("inproc://matrix")
+    assert ep == "inproc://matrix"
+    b.connect(ep)
+    exchange(a_type, b_type, a, b, MP_MSG)
+    a.close()
+    b.close()
 
 
 # -- heartbeats ---------------------------------------------------------------

@@ -14,10 +14,10 @@ PY = sys.executable
 class Peer:
     """One pyzmq process, driven by JSON lines."""
 
-    def __init__(self, *args):
+    def __init__(self, *args, argv=None, env=None):
         self.pump = None
         self.p = subprocess.Popen(
-            [PY, PEER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+            argv or [PY, PEER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env
         )
         self.startup = []
         while True:
@@ -73,6 +73,15 @@ class Peer:
         self.p.kill()
         self.p.wait()
         self.close()
+
+
+def micropython_peer(bundle, heap="256K"):
+    """edgezmq in the MicroPython unix port (tests/peers/mp_peer.py, compiled
+    into the bundle as mp_peer.mpy), driven with the same commands."""
+    from support import micropython_binary
+
+    return Peer(argv=[micropython_binary(), "-X", "heapsize=" + heap, "-m", "mp_peer"],
+                env=dict(os.environ, MICROPYPATH=bundle))
 
 
 class RemoteSock:
