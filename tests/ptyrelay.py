@@ -23,17 +23,7 @@ import threading
 import time
 import tty
 
-
-def raw_pty():
-    """-> (master fd, slave fd, slave path), the slave raw with VMIN=0 VTIME=0."""
-    m, s = os.openpty()
-    tty.setraw(s)
-    a = termios.tcgetattr(s)
-    a[6][termios.VMIN] = 0
-    a[6][termios.VTIME] = 0
-    termios.tcsetattr(s, termios.TCSANOW, a)
-    os.set_blocking(m, False)
-    return m, s, os.ttyname(s)
+from edgezmq.ports.cpython.pty_cable import raw_pty  # the same raw, VMIN=0 pty as the demo cable
 
 
 def open_tty(path, baud):

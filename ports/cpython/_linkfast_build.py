@@ -7,11 +7,7 @@ and ports/cpython/linkfast.py falls back to them when this module is not
 built. CRC-32 needs no C here: CPython's binascii.crc32 already is C.
 """
 import os
-import shutil
 import sys
-import tempfile
-
-from cffi import FFI
 
 CDEF = """
 long lf_stuff(const unsigned char *src, size_t n, unsigned char *dst, size_t cap);
@@ -66,23 +62,11 @@ long lf_unstuff(const unsigned char *src, size_t n, unsigned char *dst, size_t c
 """
 
 
-def builder(name="_linkfast"):
-    ffi = FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source(name, SOURCE, extra_compile_args=["-O2", "-std=c99"])
-    return ffi
-
-
 def build(dest_dir, name="_linkfast"):
-    """Compile into dest_dir (the C file stays in a temporary folder); -> .so path."""
-    tmp = tempfile.mkdtemp(prefix="linkfast-")
-    try:
-        so = builder(name).compile(tmpdir=tmp, verbose=False)
-        target = os.path.join(dest_dir, os.path.basename(so))
-        shutil.copy(so, target)
-        return target
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Compile into dest_dir; -> .so path."""
+    from edgezmq.ports.cpython import _cffi_ext
+
+    return _cffi_ext.build(name, CDEF, SOURCE, dest_dir)
 
 
 if __name__ == "__main__":

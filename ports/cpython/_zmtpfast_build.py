@@ -7,11 +7,7 @@ results, and ports/cpython/zmtpfast.py falls back to it when this module is
 not built (or EDGEZMQ_PURE=1).
 """
 import os
-import shutil
 import sys
-import tempfile
-
-from cffi import FFI
 
 CDEF = """
 long zf_scan(const unsigned char *buf, size_t n, long long limit, long long command_limit,
@@ -81,23 +77,11 @@ long zf_match(const unsigned char *data, size_t n, const unsigned char *table, s
 """
 
 
-def builder(name="_zmtpfast"):
-    ffi = FFI()
-    ffi.cdef(CDEF)
-    ffi.set_source(name, SOURCE, extra_compile_args=["-O2", "-std=c99"])
-    return ffi
-
-
 def build(dest_dir, name="_zmtpfast"):
-    """Compile into dest_dir (the C file stays in a temporary folder); -> .so path."""
-    tmp = tempfile.mkdtemp(prefix="zmtpfast-")
-    try:
-        so = builder(name).compile(tmpdir=tmp, verbose=False)
-        target = os.path.join(dest_dir, os.path.basename(so))
-        shutil.copy(so, target)
-        return target
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    """Compile into dest_dir; -> .so path."""
+    from edgezmq.ports.cpython import _cffi_ext
+
+    return _cffi_ext.build(name, CDEF, SOURCE, dest_dir)
 
 
 if __name__ == "__main__":

@@ -7,8 +7,6 @@ The functions keep linkframe's signatures and give identical results; when
 the extension has not been built (ports/cpython/_linkfast_build.py) the pure
 Python versions stay in place.
 """
-import importlib.util
-import os
 
 _lib = None
 _ffi = None
@@ -17,17 +15,10 @@ _ffi = None
 def load(path=None):
     """Import the compiled module (from path, or beside this file); -> bool."""
     global _lib, _ffi
-    if path is None:
-        here = os.path.dirname(os.path.abspath(__file__))
-        names = [n for n in os.listdir(here) if n.startswith("_linkfast.") and n.endswith(".so")]
-        if not names:
-            return False
-        path = os.path.join(here, names[0])
-    try:
-        spec = importlib.util.spec_from_file_location("_linkfast", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    except (ImportError, OSError):
+    from edgezmq.ports.cpython import _cffi_ext
+
+    mod = _cffi_ext.load("_linkfast", path)
+    if mod is None:
         return False
     _lib, _ffi = mod.lib, mod.ffi
     return True

@@ -17,7 +17,7 @@ import threading
 import tty
 
 
-def _raw_pty() -> tuple[int, int, str]:
+def raw_pty() -> tuple[int, int, str]:
     """-> (master fd, slave fd, slave path); the slave raw, VMIN=0 as a UART FIFO."""
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -35,8 +35,8 @@ class PtyCable:
     NOISY_MIN = 16  # only chunks at least this long get a flipped bit: data frames, not bare ACKs
 
     def __init__(self) -> None:
-        self._dm, self._ds, self.device_path = _raw_pty()
-        self._gm, self._gs, self.gateway_path = _raw_pty()
+        self._dm, self._ds, self.device_path = raw_pty()
+        self._gm, self._gs, self.gateway_path = raw_pty()
         self._lock = threading.Lock()
         self._to_flip = {True: 0, False: 0}  # chunks still to damage, keyed by "towards the device"
         self.flipped = {"to_device": 0, "to_gateway": 0}

@@ -15,7 +15,6 @@ the pure versions stay in place.
 """
 from __future__ import annotations
 
-import importlib.util
 import os
 
 _lib = None
@@ -27,17 +26,10 @@ active = False  # the C versions are installed
 def load(path: str | None = None) -> bool:
     """Import the compiled module (from path, or beside this file); -> bool."""
     global _lib, _ffi
-    if path is None:
-        here = os.path.dirname(os.path.abspath(__file__))
-        names = [n for n in os.listdir(here) if n.startswith("_zmtpfast.") and n.endswith(".so")]
-        if not names:
-            return False
-        path = os.path.join(here, names[0])
-    try:
-        spec = importlib.util.spec_from_file_location("_zmtpfast", path)
-        mod = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(mod)
-    except (ImportError, OSError):
+    from edgezmq.ports.cpython import _cffi_ext
+
+    mod = _cffi_ext.load("_zmtpfast", path)
+    if mod is None:
         return False
     _lib, _ffi = mod.lib, mod.ffi
     return True
