@@ -45,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/mp_bench.py
 
 soak: $(STAMP)
-	$(BIN)/python -m pytest -q -m soak --run-soak
+	$(BIN)/python -m pytest -q -s -m soak --run-soak  # -s: the runs print their summary tables
 
 bundle: $(STAMP)
 	$(BIN)/python -m edgezmq bundle --out bundle --mpy

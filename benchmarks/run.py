@@ -212,7 +212,7 @@ def scenarios(mode):
             120,
         )
     if full:
-        for k in (1, 10, 100):
+        for k in (1, 10, 100, 1000):
             add(
                 "peers-%d" % k,
                 "ROUTER with %d DEALER peers, round trip" % k,
@@ -409,7 +409,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(prog="edgezmq bench", description=__doc__.split("\n")[0])
     g = ap.add_mutually_exclusive_group()
     g.add_argument("--quick", action="store_true", help="fewer messages, 1 round: a smoke run")
-    g.add_argument("--full", action="store_true", help="also 32 subscribers and 1/10/100 peers")
+    g.add_argument("--full", action="store_true", help="also 32 subscribers and 1/10/100/1000 peers")
     ap.add_argument("--rounds", type=int, default=None, help="A/B rounds (default 3, quick 1)")
     ap.add_argument("--only", action="append", default=[], help="run scenarios whose id contains TEXT")
     ap.add_argument("--json", default=os.path.join(RESULTS, "latest.json"), help="where to write results")
