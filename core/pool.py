@@ -15,8 +15,7 @@ class FramePool:
     def __init__(self, count=16, size=1024, heap_ok=True):
         self.size = size
         self.heap_ok = heap_ok
-        self.slots = [bytearray(size) for _ in range(count)]
-        self.free = list(self.slots)
+        self.free = [bytearray(size) for _ in range(count)]
         self.nfree = count
         self.heap_allocs = 0
         self.exhausted = 0
