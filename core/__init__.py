@@ -41,7 +41,7 @@ else:
                 __import__(__name__ + "." + name)
                 return globals()[name]
             except ImportError as e:
-                from . import misc as m  # zmq_version(), has(), curve_keypair(), proxy()...
+                from . import misc as m
 
                 if not hasattr(m, name):
                     raise (AttributeError(name) if name in str(e) else e) from None

@@ -8,11 +8,11 @@ CPython, installed on first use on MicroPython (Context.__getattr__)."""
 import sys
 
 from ._compat import const, ticks_diff, ticks_ms
-from .connection import Options as ConnOptions
 from .errors import ContextTerminated
-from .mechanism import MechanismConfig
 from .pool import FramePool
 from .reactor import Reactor
+from .security.mechanism import MechanismConfig
+from .zmtp.connection import Options as ConnOptions
 
 _MECH_NAMES = (b"NULL", b"PLAIN", b"CURVE")
 _PLAIN = const(1)  # option MECHANISM, as constants.PLAIN/CURVE

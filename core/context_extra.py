@@ -113,7 +113,7 @@ def inproc_connect(self, name, sock):
 
 
 def _inproc_join(connecter, binder):
-    from .inproc import inproc_pair
+    from .transports.inproc import inproc_pair
 
     a, b = inproc_pair(connecter, binder)
     if not binder.attach_pipe(b):
@@ -138,7 +138,7 @@ def serial_connect(self, sock, ep, addr):
 
 # -- ZAP -----------------------------------------------------------------------
 def zap_request(self, engine, frames):
-    from .zap import zap_client
+    from .security.zap import zap_client
 
     zap_client(self).request(engine, frames)
 

@@ -8,7 +8,7 @@ from . import options as O
 from . import patterns
 from ._compat import const, ticks_diff, ticks_ms
 from .errors import Again, ContextTerminated, ZMQError
-from .transport import Connecter
+from .transports.connecter import Connecter
 
 _MICROPY = sys.implementation.name == "micropython"
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
@@ -144,7 +144,7 @@ class Socket:
                 except OSError as e:
                     self.monitor_event(_EVENT_BIND_FAILED, addr, 0)
                     raise ZMQError(_os_errno(e, _EADDRINUSE), "bind %s failed: %s" % (addr, e)) from None
-                from .listener import Listener
+                from .transports.listener import Listener
 
                 self.listeners[address] = Listener(self, ep, lsock, address)
                 if isinstance(addr, bytes):

@@ -128,12 +128,12 @@ if __name__ == "__main__" and len(sys.argv) > 2:
 
 def heap_profile(ep):
     """MEM lines: what the serial path costs on the heap (virtual device)."""
-    from edgezmq import engine, errors  # noqa: F401  (what any connection loads, tcp too)
+    from edgezmq import errors  # noqa: F401  (what any connection loads, tcp too)
 
     gc.collect()
     base = gc.mem_alloc()
-    from edgezmq import serialtransport  # noqa: F401  (the link layer and the glue)
     from edgezmq.ports.micropython import serial_transport  # noqa: F401
+    from edgezmq.transports.serial import driver as serialtransport  # noqa: F401  (the link layer and the glue)
 
     gc.collect()
     print("MEM import_serial %d" % (gc.mem_alloc() - base))

@@ -23,7 +23,9 @@ except ImportError:  # map package edgezmq to core/ without installing
     _pkg.__path__ = [os.path.join(ROOT, "core")]
     sys.modules["edgezmq"] = _pkg
 
-from edgezmq import linkchannel, linkframe, seriallink  # noqa: E402
+from edgezmq.transports.serial import channel as linkchannel  # noqa: E402
+from edgezmq.transports.serial import framing as linkframe  # noqa: E402
+from edgezmq.transports.serial import link as seriallink  # noqa: E402
 
 Link = seriallink.Link
 LinkError = linkchannel.LinkError

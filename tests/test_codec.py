@@ -2,10 +2,10 @@
 subscriptions, driven from byte vectors through core.connection.Connection."""
 import pytest
 from edgezmq import constants as C
-from edgezmq import greeting, metadata
-from edgezmq.connection import HANDSHAKE, READY, Connection, Options
 from edgezmq.errors import ProtocolError
-from edgezmq.frames import FrameDecoder, frame, header, header_into
+from edgezmq.zmtp import greeting, metadata
+from edgezmq.zmtp.connection import HANDSHAKE, READY, Connection, Options
+from edgezmq.zmtp.frames import FrameDecoder, frame, header, header_into
 from hypothesis import given, settings
 from hypothesis import strategies as st
 

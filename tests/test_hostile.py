@@ -7,7 +7,7 @@ import time
 
 import edgezmq
 import pytest
-from edgezmq import metadata
+from edgezmq.zmtp import metadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from peers.remote import Peer

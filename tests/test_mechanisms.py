@@ -14,13 +14,13 @@ import subprocess
 import pytest
 import zmq
 import zmq.auth
-from edgezmq import metadata
-from edgezmq.curve import CurveMechanism
 from edgezmq.errors import ProtocolError
-from edgezmq.mechanism import MechanismConfig, create
-from edgezmq.plain import PlainMechanism
 from edgezmq.ports.cpython.crypto import PyNaclCrypto
 from edgezmq.ports.micropython.nacl_pure import PureCrypto
+from edgezmq.security.curve import CurveMechanism
+from edgezmq.security.mechanism import MechanismConfig, create
+from edgezmq.security.plain import PlainMechanism
+from edgezmq.zmtp import metadata
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from zmq.auth.thread import ThreadAuthenticator
@@ -1265,8 +1265,8 @@ needs_micropython = pytest.mark.skipif(
     not (MICROPYTHON.exists() and MPY_CROSS.exists()), reason="no MicroPython unix port"
 )
 
-MP_MODULES = ["_compat.py", "errors.py", "constants.py", "metadata.py", "mechanism.py", "z85.py",
-              "plain.py", "curve.py"]
+MP_MODULES = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/mechanism.py",
+              "z85.py", "security/plain.py", "security/curve.py"]
 
 
 def _mp_tree(tmp_path):
@@ -1282,10 +1282,11 @@ def _mp_tree(tmp_path):
     for f in ("nacl_pure.py", "nacl_viper.py"):
         sources.append((ROOT / "ports" / "micropython" / f, pkg / "ports" / "micropython" / f))
     for src, dst in sources:
+        dst.parent.mkdir(parents=True, exist_ok=True)
         # -march=host: nacl_viper.py holds native (viper) code
         subprocess.run([str(MPY_CROSS), "-march=host", "-o", str(dst.with_suffix(".mpy")),
                         str(src)], check=True)
-    for d in (pkg, pkg / "ports", pkg / "ports" / "micropython"):
+    for d in (pkg, pkg / "zmtp", pkg / "security", pkg / "ports", pkg / "ports" / "micropython"):
         (d / "__init__.py").write_text("")
     return tmp_path
 
@@ -1306,11 +1307,11 @@ import sys
 sys.path.insert(0, %r)
 import time
 import gc
-from edgezmq.mechanism import MechanismConfig, create
+from edgezmq.security.mechanism import MechanismConfig, create
 from edgezmq.errors import ProtocolError
 from edgezmq.ports.micropython.nacl_pure import PureCrypto
-import edgezmq.curve  # at start-up, before the heap fragments (create() would import late)
-import edgezmq.plain
+import edgezmq.security.curve  # at start-up, before the heap fragments (create() would import late)
+import edgezmq.security.plain
 gc.collect()
 crypto = PureCrypto()
 """

@@ -328,8 +328,9 @@ def _profile_script(mods):
 
 
 _MODULES = (
-    "constants errors _compat frames greeting metadata mechanism connection pool pipe reactor "
-    "options endpoint engine transport patterns context poll socket ports ports.micropython.port "
+    "constants errors _compat zmtp zmtp.frames zmtp.greeting zmtp.metadata security "
+    "security.mechanism zmtp.connection pool pipe reactor options endpoint transports "
+    "transports.stream transports.connecter patterns context poll socket ports ports.micropython.port "
     "patterns.base patterns.simple patterns.pubsub patterns.reqrep"
 ).split()
 
@@ -386,9 +387,10 @@ def test_device_import_is_lean(bundle, tmp_path):
                        env=dict(os.environ, MICROPYPATH=bundle), timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr
     loaded = set(r.stdout.split("LOADED", 1)[1].split("\n", 1)[0].split())
-    for lazy in ("poll", "sugar", "misc", "monitor", "zap", "proxy", "plain", "curve",
-                 "z85", "seriallink", "serialtransport", "patterns.pubsub", "patterns.reqrep",
-                 "context_extra", "listener", "inproc", "ports.micropython.listen"):
+    for lazy in ("poll", "sugar", "misc", "monitor", "security.zap", "proxy", "security.plain",
+                 "security.curve", "z85", "transports.serial.link", "transports.serial.driver",
+                 "patterns.pubsub", "patterns.reqrep", "context_extra", "transports.listener",
+                 "transports.inproc", "ports.micropython.listen"):
         assert "edgezmq." + lazy not in loaded, lazy
     assert "LAZY 1 1 Poller 4.3.5 0" in r.stdout, r.stdout
     assert "HAS False False" in r.stdout, r.stdout

@@ -15,10 +15,10 @@ import time
 import edgezmq as ez
 import pytest
 from edgezmq import z85
-from edgezmq import zap as ez_zap
 from edgezmq.auth import ThreadAuthenticator, create_certificates
-from edgezmq.mechanism import MechanismConfig, create
 from edgezmq.ports.cpython.crypto import PyNaclCrypto
+from edgezmq.security import zap as ez_zap
+from edgezmq.security.mechanism import MechanismConfig, create
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from peers import remote
@@ -289,7 +289,7 @@ def test_cooperative_context_curve_zap_edgezmq_server(peer, certs):
         c.destroy(linger=0)
 
 
-# --- edgezmq.zap.serve: status codes ---------------------------------------------
+# --- edgezmq.security.zap.serve: status codes ---------------------------------------------
 
 
 @pytest.mark.parametrize("status", [200, 300, 400, 500, "raise"])
@@ -746,7 +746,8 @@ if role == "server":
     s.curve_server = True
     s.curve_secretkey = key.encode()
     if len(sys.argv) > 4:  # only this client key may connect (ZAP, no thread)
-        from edgezmq import zap, z85
+        from edgezmq import z85
+        from edgezmq.security import zap
         allowed = z85.decode(sys.argv[4])
         zap.serve(ctx, lambda d, a, m, c: (200, b"dev") if m == "CURVE" and c[0] == allowed else (400, b""))
     s.bind(ep)
@@ -908,7 +909,7 @@ def test_null_with_zap_domain_asks_zap(ctx, peer, server_side):
 
 @pytest.mark.micropython
 def test_micropython_curve_server_zap_serve_refuses_unknown_key(mp_bundle, pz):
-    """edgezmq.zap.serve on the device: an unknown libzmq client is refused, the known one served."""
+    """edgezmq.security.zap.serve on the device: an unknown libzmq client is refused, the known one served."""
     import zmq
 
     spk, ssk = zmq.curve_keypair()
@@ -974,7 +975,7 @@ def test_zap_handler_on_the_client_side_is_not_asked(ctx, peer, certs, mech):
 
 
 def test_zap_answer_edge_cases():
-    """edgezmq.zap.answer: malformed requests, handler results, metadata."""
+    """edgezmq.security.zap.answer: malformed requests, handler results, metadata."""
     req = [b"1.0", b"7", b"dom", b"1.2.3.4", b"id", b"PLAIN", b"u", b"p"]
     assert ez_zap.answer(lambda *a: (200, "bob"), req) == [b"1.0", b"7", b"200", b"OK", b"bob", b""]
     assert ez_zap.answer(lambda *a: 200, req)[2:5] == [b"200", b"OK", b""]
@@ -1135,7 +1136,7 @@ if role == "server":
         s.curve_server = True
         s.curve_secretkey = cred[0].encode()
     if zap_mode == "zap":
-        from edgezmq import zap
+        from edgezmq.security import zap
         allowed = z85.decode(cred[1]) if mech == "CURVE" else None
         def handler(domain, address, m, c):
             if m == "PLAIN" and c == [b"admin", b"secret"]:

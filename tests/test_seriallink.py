@@ -432,7 +432,7 @@ MP_SIDE = r"""
 import gc, select, sys, time
 sys.path.insert(0, sys.argv[1])
 gc.collect()
-from edgezmq import seriallink
+from edgezmq.transports.serial import link as seriallink
 gc.collect()
 m0 = gc.mem_alloc()
 link = seriallink.Link(time.ticks_ms(), window=4, mtu=256, rx_buffer=512, tx_buffer=512)
@@ -517,12 +517,14 @@ def micropython():
                     reason="no MicroPython unix port or mpy-cross")
 def test_micropython_and_cpython_links_interoperate_over_a_pty(tmp_path):
     pkg = tmp_path / "edgezmq"
-    pkg.mkdir()
-    (pkg / "__init__.py").write_text("")
-    for name in ("linkframe", "linkchannel", "seriallink"):
+    ser = pkg / "transports" / "serial"
+    ser.mkdir(parents=True)
+    for d in (pkg, pkg / "transports", ser):
+        (d / "__init__.py").write_text("")
+    for name in ("framing", "channel", "link"):
         # compiled as for a device: compiling the source needs more than a 64K heap
-        subprocess.run([MPY_CROSS, "-o", str(pkg / (name + ".mpy")),
-                        os.path.join(ROOT, "core", name + ".py")], check=True)
+        subprocess.run([MPY_CROSS, "-o", str(ser / (name + ".mpy")),
+                        os.path.join(ROOT, "core", "transports", "serial", name + ".py")], check=True)
     script = tmp_path / "mp_side.py"
     script.write_text(MP_SIDE)
     master, slave = os.openpty()

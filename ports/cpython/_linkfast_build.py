@@ -2,7 +2,7 @@
 
     python ports/cpython/_linkfast_build.py      # -> ports/cpython/_linkfast*.so
 
-Optional: edgezmq.linkframe's pure-Python functions give the same results,
+Optional: edgezmq.transports.serial.framing's pure-Python functions give the same results,
 and ports/cpython/linkfast.py falls back to them when this module is not
 built. CRC-32 needs no C here: CPython's binascii.crc32 already is C.
 """

@@ -2,7 +2,7 @@
 
     python ports/cpython/_zmtpfast_build.py      # -> ports/cpython/_zmtpfast*.so
 
-Optional: edgezmq.frames.FrameDecoder's pure-Python loop gives the same
+Optional: edgezmq.zmtp.frames.FrameDecoder's pure-Python loop gives the same
 results, and ports/cpython/zmtpfast.py falls back to it when this module is
 not built (or EDGEZMQ_PURE=1).
 """

@@ -15,7 +15,7 @@ authenticate even from an allowed address; replies are 200 (user id = PLAIN
 username, or the Z85 client key for CURVE), 400 with pyzmq's reason texts,
 and 500 when the policy itself fails.
 
-Requests are answered by edgezmq.zap.serve() on the context's reactor, so
+Requests are answered by edgezmq.security.zap.serve() on the context's reactor, so
 no thread is started: with an I/O thread the I/O thread answers, in a
 cooperative context whichever call is driving the context does. The name
 ThreadAuthenticator is kept so pyzmq programs run unchanged.
@@ -32,7 +32,7 @@ import os
 from typing import Any
 
 from edgezmq import z85
-from edgezmq import zap as _zap
+from edgezmq.security import zap as _zap
 
 CURVE_ALLOW_ANY = "*"
 VERSION = b"1.0"
@@ -130,7 +130,7 @@ def load_certificates(directory=".") -> dict[bytes, bool]:
 
 
 class Authenticator:
-    """The ZAP policy (pyzmq's), answering through edgezmq.zap.serve()."""
+    """The ZAP policy (pyzmq's), answering through edgezmq.security.zap.serve()."""
 
     def __init__(self, context=None, encoding: str = "utf-8", log: Any = None):
         import edgezmq

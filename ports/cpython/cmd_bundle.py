@@ -25,6 +25,8 @@ MPY_PORT = os.path.join(PORTS, "micropython")
 
 # CPython-only front ends that a device never imports
 CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py"}
+# CPython-only subpackages of core/
+CORE_SKIP_DIRS = {"cli", "auth"}
 # device-side files that are not modules of the package
 PORT_SKIP = {"manifest.py", "demo_device.py"}
 
@@ -37,13 +39,17 @@ def is_native(path: str) -> bool:
 
 
 def sources():
-    """-> [(source path, path inside the bundle)] for the device package."""
+    """-> [(source path, path inside the bundle)] for the device package:
+    every module of core/ and its subpackages but the CPython-only front
+    ends, then ports/__init__.py and ports/micropython/."""
     out = []
-    for sub in ("", "patterns"):
-        d = os.path.join(CORE, sub)
-        for f in sorted(os.listdir(d)):
-            if f.endswith(".py") and f not in CORE_SKIP:
-                out.append((os.path.join(d, f), os.path.join("edgezmq", sub, f) if sub else os.path.join("edgezmq", f)))
+    for base, dirs, files in os.walk(CORE):
+        rel = os.path.relpath(base, CORE)
+        dirs[:] = sorted(d for d in dirs if d not in CORE_SKIP_DIRS and not d.startswith("__"))
+        for f in sorted(files):
+            if f.endswith(".py") and (rel != "." or f not in CORE_SKIP):
+                dest = os.path.normpath(os.path.join("edgezmq", rel, f))
+                out.append((os.path.join(base, f), dest))
     out.append((os.path.join(PORTS, "__init__.py"), os.path.join("edgezmq", "ports", "__init__.py")))
     for f in sorted(os.listdir(MPY_PORT)):
         if f.endswith(".py") and f not in PORT_SKIP:

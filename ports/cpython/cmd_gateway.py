@@ -30,9 +30,15 @@ import sys
 import time
 
 from edgezmq import endpoint as E
-from edgezmq.linkchannel import OPEN, LinkError
-from edgezmq.seriallink import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
-from edgezmq.serialtransport import REOPEN_MS, link_options
+from edgezmq.transports.serial.channel import OPEN, LinkError
+from edgezmq.transports.serial.driver import REOPEN_MS, link_options
+from edgezmq.transports.serial.link import (
+    EV_CHANNEL_CLOSED,
+    EV_CHANNEL_OPENED,
+    EV_LINK_DOWN,
+    EV_LINK_UP,
+    Link,
+)
 
 from .serial_transport import PySerialDevice, install_fast
 

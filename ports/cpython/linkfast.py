@@ -1,4 +1,4 @@
-"""Serial link framing in C (cffi), installed into edgezmq.linkframe if built.
+"""Serial link framing in C (cffi), installed into edgezmq.transports.serial.framing if built.
 
     from edgezmq.ports.cpython import linkfast
     linkfast.install()          # True if the C version is now in use
@@ -43,10 +43,10 @@ def unstuff(src, start, end, dst, dpos):
 
 
 def install(path=None):
-    """Use the C functions in edgezmq.linkframe if they load; -> bool."""
+    """Use the C functions in edgezmq.transports.serial.framing if they load; -> bool."""
     if _lib is None and not load(path):
         return False
-    from edgezmq import linkframe
+    from edgezmq.transports.serial import framing as linkframe
 
     linkframe.install(stuff_fn=stuff, unstuff_fn=unstuff)
     return True

@@ -14,7 +14,7 @@ from __future__ import annotations
 import errno
 import os
 
-from edgezmq import serialtransport
+from edgezmq.transports.serial import driver as serialtransport
 
 _fast = None
 

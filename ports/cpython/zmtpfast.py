@@ -83,8 +83,8 @@ def install(path: str | None = None) -> bool:
         return False
     if _lib is None and not load(path):
         return False
-    from edgezmq import frames
     from edgezmq.patterns import pubsub
+    from edgezmq.zmtp import frames
 
     frames.install(scan_fn=scan)
     pubsub.install(match_fn=match)
@@ -95,8 +95,8 @@ def install(path: str | None = None) -> bool:
 def uninstall() -> None:
     """Back to the pure-Python versions (tests compare both)."""
     global active
-    from edgezmq import frames
     from edgezmq.patterns import pubsub
+    from edgezmq.zmtp import frames
 
     frames.install(scan_fn=None)
     pubsub.install(match_fn=None)

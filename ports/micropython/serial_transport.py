@@ -10,7 +10,7 @@ numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
 """
 import errno
 
-from ...serialtransport import attach as _attach
+from ...transports.serial.driver import attach as _attach
 
 
 class TtyDevice:

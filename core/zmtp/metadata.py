@@ -4,7 +4,7 @@ Property: 1-byte name length, name, 4-byte big-endian value length, value.
 Every length is compared against what is left before anything is copied, and
 leftover bytes are an error (CVE-2019-13132 class).
 """
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 MAX_PROPERTIES = 64
 

@@ -23,12 +23,12 @@ poller polls), `read_into(buf) -> n` (n <= 0: nothing now; OSError: gone),
 `write(view) -> n` and `close()`. Link parameters come from the endpoint's
 query (`serial://dev?baud=115200&mtu=256&window=4&timeout_ms=3000`).
 """
-from . import constants as C
-from ._compat import ticks_diff, ticks_ms
-from .engine import Engine
-from .errors import ZMQError
-from .linkchannel import OPEN, LinkError
-from .seriallink import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
+from ... import constants as C
+from ..._compat import ticks_diff, ticks_ms
+from ...errors import ZMQError
+from ..stream import Engine
+from .channel import OPEN, LinkError
+from .link import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
 
 # endpoint query parameters passed to Link() (integers)
 LINK_PARAMS = ("window", "mtu", "max_channels", "rx_buffer", "tx_buffer", "keepalive_ms",

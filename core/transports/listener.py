@@ -1,8 +1,8 @@
 """The accepting side of the stream transports (tcp, ipc), loaded on the
 first bind: a client's heap holds none of it (see core/transport.py)."""
-from . import constants as C
-from .engine import Engine
-from .transport import _refuse
+from .. import constants as C
+from .connecter import _refuse
+from .stream import Engine
 
 
 class Listener:

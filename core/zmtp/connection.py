@@ -10,10 +10,11 @@ read with `receive(data, pos, end)`, writes what `tx` holds and calls
   owner.on_oversize(n)                 a frame bigger than MAXMSGSIZE: True = skip it
 Errors raise ProtocolError; the owner closes the stream and logs the reason.
 """
-from . import greeting, mechanism
-from ._compat import const, ticks_diff
-from .constants import SOCKET_TYPE_NAMES
-from .errors import ProtocolError
+from .._compat import const, ticks_diff
+from ..constants import SOCKET_TYPE_NAMES
+from ..errors import ProtocolError
+from ..security import mechanism
+from . import greeting
 from .frames import FLAG_COMMAND, FLAG_MORE, FrameDecoder, header
 
 GREETING = const(0)

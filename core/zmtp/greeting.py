@@ -5,7 +5,7 @@ whole greeting at once and decide about the peer's as soon as the bytes that
 tell have arrived: byte 0 (a ZMTP 1.0 peer sends a length there), byte 9 bit 0,
 then byte 10 (major version). Old peers are refused before they can wait.
 """
-from .errors import ProtocolError
+from ..errors import ProtocolError
 
 SIZE = 64
 

@@ -12,8 +12,8 @@ raises ProtocolError; the connection must send `out` before it closes. A 300
 (temporary failure) closes quietly: ProtocolError with no ERROR, per RFC 27.
 Any other violation raises ProtocolError without ERROR.
 """
-from . import metadata
-from .errors import ProtocolError
+from ..errors import ProtocolError
+from ..zmtp import metadata
 from .mechanism import Mechanism, command, split_command
 
 _ZAP_VERSION = b"1.0"

@@ -5,12 +5,12 @@ state machine and, once the handshake finished, the Pipe that patterns see.
 It reads while the socket's receive queue is under RCVHWM, writes whatever
 the connection queued, and closes with a logged reason on any error.
 """
-from . import constants as C
-from ._compat import const, ticks_ms
-from .connection import READY, Connection
-from .errors import ProtocolError
-from .frames import FLAG_MORE, header
-from .pipe import StreamPipe
+from .. import constants as C
+from .._compat import const, ticks_ms
+from ..errors import ProtocolError
+from ..pipe import StreamPipe
+from ..zmtp.connection import READY, Connection
+from ..zmtp.frames import FLAG_MORE, header
 
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 _COALESCE = const(16384)  # a batch of back-to-back messages is written once this big

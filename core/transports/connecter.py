@@ -1,9 +1,9 @@
 """Stream transports (tcp, ipc): connecters that dial and redial with
 RECONNECT_IVL backoff, and listeners that accept (core/listener.py, loaded on
 the first bind). Each finished stream becomes an Engine."""
-from ._compat import const
-from .endpoint import format_endpoint
-from .engine import Engine
+from .._compat import const
+from ..endpoint import format_endpoint
+from .stream import Engine
 
 # monitor events (libzmq's numbers, core/constants.py)
 _EVENT_CONNECTED = const(0x1)

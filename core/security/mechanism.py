@@ -13,8 +13,8 @@ to the request frames (a list of bytes, starting with the empty delimiter)
 and waits; the owner sends them to the handler bound at
 inproc://zeromq.zap.01 and passes the reply frames to on_zap_reply().
 """
-from . import metadata
-from .errors import ProtocolError
+from ..errors import ProtocolError
+from ..zmtp import metadata
 
 
 def command(name, data=b""):

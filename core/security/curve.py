@@ -23,8 +23,8 @@ without ERROR (libzmq just closes).
 Keys in config are 32 raw bytes; config.crypto is the port's crypto object
 (ports/cpython/crypto.PyNaclCrypto, ports/micropython/nacl_pure.PureCrypto).
 """
-from . import metadata
-from .errors import ProtocolError
+from ..errors import ProtocolError
+from ..zmtp import metadata
 from .mechanism import split_command
 from .plain import ZapServer
 

@@ -13,7 +13,7 @@ so it runs the same on MicroPython:
         # (PLAIN: [username, password]; CURVE: [32-byte client public key])
         return 200, b"user-id"          # or (status, user_id, text, metadata)
 
-    zap = edgezmq.zap.serve(ctx, handler)   # ... zap.close()
+    zap = edgezmq.security.zap.serve(ctx, handler)   # ... zap.close()
 
 Status codes as libzmq acts on them: 200 lets the client in (user id and
 metadata reach the connection), 300 closes the connection quietly, 400 and
@@ -21,9 +21,9 @@ metadata reach the connection), 300 closes the connection quietly, 400 and
 The handler runs inside the reactor with the context lock held: it must not
 use the context's sockets.
 """
-from . import constants as C
-from .patterns.base import Pattern
-from .patterns.simple import Dealer
+from .. import constants as C
+from ..patterns.base import Pattern
+from ..patterns.simple import Dealer
 
 ENDPOINT = "zeromq.zap.01"
 
@@ -46,7 +46,7 @@ class _ReplyPattern(Dealer):
 
 class ZapClient:
     def __init__(self, ctx):
-        from .socket import Socket
+        from ..socket import Socket
 
         self.ctx = ctx
         self.sock = Socket(ctx, C.DEALER)
@@ -121,7 +121,7 @@ def answer(handler, parts, log=None):
         text = _b(r[2]) if len(r) > 2 and r[2] is not None else _TEXT[status]
         meta = r[3] if len(r) > 3 and r[3] else b""
         if not isinstance(meta, (bytes, bytearray)):
-            from . import metadata
+            from ..zmtp import metadata
 
             items = meta.items() if hasattr(meta, "items") else meta
             meta = metadata.encode([(_b(k), _b(v)) for k, v in items])

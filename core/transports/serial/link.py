@@ -35,8 +35,8 @@ except ImportError:  # CPython
         return x
 
 
-from . import linkframe
-from .linkchannel import CLOSED, CLOSING, OPEN, Channel, LinkError
+from . import framing as linkframe
+from .channel import CLOSED, CLOSING, OPEN, Channel, LinkError
 
 VERSION = const(1)
 

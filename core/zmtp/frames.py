@@ -6,8 +6,8 @@ any chunk of the stream and never needs bytes to stay in the read buffer,
 so the owner can always `readinto` its whole buffer. Sizes are checked
 against the limit before a body buffer is taken (CVE-2019-6250 class).
 """
-from ._compat import const
-from .errors import ProtocolError
+from .._compat import const
+from ..errors import ProtocolError
 
 FLAG_MORE = const(1)
 FLAG_LONG = const(2)

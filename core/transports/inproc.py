@@ -1,6 +1,6 @@
 """inproc:// pipes: two sockets of one context joined without any wire
 format. Loaded on the first inproc bind or connect (Context.inproc_*)."""
-from .pipe import Pipe
+from ..pipe import Pipe
 
 
 class InprocPipe(Pipe):

@@ -1,0 +1,1 @@
+"""Security mechanisms (NULL, PLAIN, CURVE) and ZAP, driven by the connection."""

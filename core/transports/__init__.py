@@ -1,0 +1,1 @@
+"""Transports: stream engines for tcp and ipc, inproc pipes, the serial link."""

@@ -1,0 +1,1 @@
+"""serial://: a reliable multiplexed link on a UART (sans-IO) and its driver."""
