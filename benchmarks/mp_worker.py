@@ -23,7 +23,7 @@ def live():
 
 def attached(s):
     for _ in range(500):
-        if s.pattern.pipes:
+        if [p for p in s.pattern.pipes if p.connected]:
             return
         s.ctx.reactor.run_once(10)
     raise OSError("no handshake")

@@ -11,12 +11,8 @@ from ._compat import const, ticks_diff, ticks_ms
 from .errors import ContextTerminated
 from .pool import FramePool
 from .reactor import Reactor
-from .security.mechanism import MechanismConfig
-from .zmtp.connection import Options as ConnOptions
 
-_MECH_NAMES = (b"NULL", b"PLAIN", b"CURVE")
-_PLAIN = const(1)  # option MECHANISM, as constants.PLAIN/CURVE
-_CURVE = const(2)
+_LINGER_POLL_MS = const(50)  # how often term() looks at lingering connections
 
 
 class Context:
@@ -35,6 +31,7 @@ class Context:
         self.port = port
         self.reactor = Reactor(port)
         self.pool = FramePool(port.pool_count, port.pool_size, port.heap_ok)
+        self.rx = bytearray(port.rx_size)  # every engine reads into this, one at a time
         self.lock = port.condition()
         self.sockets = []
         self.inproc = {}
@@ -81,43 +78,8 @@ class Context:
         if sock in self.sockets:
             self.sockets.remove(sock)
 
-    def rx_buffer(self):
-        return bytearray(self.port.rx_size)
-
     def log(self, msg):
         self.port.log(msg)
-
-    def connection_options(self, sock, accepted, peer):
-        o = sock.options
-        c = ConnOptions()
-        c.socket_type = sock.socket_type
-        c.mechanism = _MECH_NAMES[o.mechanism]
-        if o.mechanism == _PLAIN:
-            c.as_server = bool(o.plain_server)
-        elif o.mechanism == _CURVE:
-            c.as_server = bool(o.curve_server)
-        c.identity = o.identity
-        c.maxmsgsize = o.maxmsgsize
-        c.heartbeat_ivl = o.heartbeat_ivl
-        c.heartbeat_ttl = o.heartbeat_ttl
-        c.heartbeat_timeout = o.heartbeat_timeout
-        c.peer_address = peer.encode() if isinstance(peer, str) else peer
-        if o.mechanism or o.zap_domain:
-            m = MechanismConfig()
-            m.plain_server = bool(o.plain_server)
-            m.plain_username = o.plain_username
-            m.plain_password = o.plain_password
-            m.curve_server = bool(o.curve_server)
-            m.curve_publickey = o.curve_publickey or None
-            m.curve_secretkey = o.curve_secretkey or None
-            m.curve_serverkey = o.curve_serverkey or None
-            m.zap_domain = o.zap_domain
-            m.zap_available = "zeromq.zap.01" in self.inproc
-            m.routing_id = o.identity
-            if o.mechanism == _CURVE:
-                m.crypto = self.port.crypto()
-            c.mech_config = m
-        return c
 
     # -- waiting ---------------------------------------------------------------
     def wait(self, timeout_ms):
@@ -166,16 +128,13 @@ class Context:
     def linger_engines(self, sock, engines, linger):
         """A closed socket's connections flush for up to `linger` ms, then close."""
         self.flush_dirty()  # coalesced batches go out before LINGER applies
-        deadline = -1 if linger < 0 else ticks_ms() + linger
         for e in engines:
             if not e.active:
                 continue
-            if linger == 0 or not e.conn.tx or e.conn.state != 2:
-                e.origin = None
+            e.origin = None
+            if linger == 0 or not e.has_output() or not e.ready:
                 e.close()
             else:
-                e.origin = None
-                e.linger_deadline = deadline
                 self.lingering.append(e)
                 if linger > 0:
                     self.reactor.call_later(linger, e.close)
@@ -187,14 +146,14 @@ class Context:
         while True:
             live = []
             for e in self.lingering:
-                if e.active and e.conn.tx:
+                if e.active and e.has_output():
                     live.append(e)
                 elif e.active:
                     e.close()
             self.lingering = live
             if not live:
                 return
-            wait = 50
+            wait = _LINGER_POLL_MS
             if timeout_ms >= 0:
                 left = timeout_ms - ticks_diff(ticks_ms(), start)
                 if left <= 0:

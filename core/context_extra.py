@@ -7,9 +7,7 @@ CPython installs them as ordinary Context methods when context.py is
 imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
-from . import constants as C
 from ._compat import ticks_ms
-from .errors import ZMQError
 
 
 def _resolve(fut):
@@ -94,48 +92,6 @@ def waker_fd(self):
     return self.waker.fileno() if self.waker is not None else -1
 
 
-# -- inproc ------------------------------------------------------------------
-def inproc_bind(self, name, sock):
-    if name in self.inproc:
-        raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
-    self.inproc[name] = sock
-    for s in self.inproc_pending.pop(name, []):
-        if not s.closed:
-            _inproc_join(s, sock)
-
-
-def inproc_connect(self, name, sock):
-    peer = self.inproc.get(name)
-    if peer is None:
-        self.inproc_pending.setdefault(name, []).append(sock)
-        return
-    _inproc_join(sock, peer)
-
-
-def _inproc_join(connecter, binder):
-    from .transports.inproc import inproc_pair
-
-    a, b = inproc_pair(connecter, binder)
-    if not binder.attach_pipe(b):
-        return
-    if not connecter.attach_pipe(a):
-        b.close()
-
-
-def inproc_unbind(self, name, sock):
-    if self.inproc.get(name) is sock:
-        del self.inproc[name]
-
-
-# -- serial (the link layer lives behind the port) --------------------------
-def serial_bind(self, sock, ep, addr):
-    return self.port.serial_attach(self, sock, ep, addr, True)
-
-
-def serial_connect(self, sock, ep, addr):
-    return self.port.serial_attach(self, sock, ep, addr, False)
-
-
 # -- ZAP -----------------------------------------------------------------------
 def zap_request(self, engine, frames):
     from .security.zap import zap_client
@@ -176,11 +132,6 @@ METHODS = {
     "async_change": async_change,
     "_timer_added": _timer_added,
     "waker_fd": waker_fd,
-    "inproc_bind": inproc_bind,
-    "inproc_connect": inproc_connect,
-    "inproc_unbind": inproc_unbind,
-    "serial_bind": serial_bind,
-    "serial_connect": serial_connect,
     "zap_request": zap_request,
     "destroy": destroy,
     "setsockopt": setsockopt,

@@ -119,9 +119,7 @@ class Frame(bytes):
             elif key == "peer-address":
                 value = _peer_ip(pipe.peer_address)
             else:
-                conn = getattr(pipe, "conn", None)
-                meta = conn.peer_meta if conn is not None else {}
-                value = meta.get(key.encode())
+                value = (pipe.peer_meta or {}).get(key.encode())
         if value is None:
             raise ZMQError(C.EINVAL, "no %r property on this frame" % option)
         return value.decode() if isinstance(value, (bytes, bytearray)) else value

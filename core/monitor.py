@@ -17,8 +17,9 @@ class Monitor:
             raise ZMQError(C.EPROTONOSUPPORT, "monitor endpoints must be inproc://")
         self.pub = Socket(sock.ctx, C.PAIR)  # created under the caller's lock
         self.pub.options.sndhwm = 0
-        sock.ctx.inproc_bind(ep.path, self.pub)
-        self.pub.inproc_names.append(ep.path)
+        from .transports import inproc
+
+        inproc.bind(self.pub, ep, addr)
         self.live = True
 
     def emit(self, event, value, address):
@@ -39,5 +40,7 @@ class Monitor:
             self.emit(C.EVENT_MONITOR_STOPPED, 0, b"")
             self.live = False
             object.__setattr__(self.pub, "closed", True)
+            from .transports import inproc
+
             for name in self.pub.inproc_names:
-                self.pub.ctx.inproc_unbind(name, self.pub)
+                inproc.unbind(self.pub, name)

@@ -5,10 +5,9 @@ import sys
 from . import constants as C
 from . import endpoint as E
 from . import options as O
-from . import patterns
+from . import patterns, security
 from ._compat import const, ticks_diff, ticks_ms
 from .errors import Again, ContextTerminated, ZMQError
-from .transports.connecter import Connecter
 
 _MICROPY = sys.implementation.name == "micropython"
 _BUFFER_TYPES = (bytes, bytearray, memoryview)
@@ -32,16 +31,17 @@ _MECHANISM = const(43)
 _HWM = const(201)
 _POLLIN = const(1)
 _POLLOUT = const(2)
-_EVENT_BIND_FAILED = const(0x10)
 _EINVAL = const(22)
 _ENOTSOCK = const(88)
-_EADDRINUSE = const(98)
+_CURVE = const(2)  # MECHANISM value
+_ROUTER = const(6)
+_DEALER = const(5)
+_REQ = const(3)
 
 
 class Socket:
     def __init__(self, ctx, socket_type):
-        if not 0 <= socket_type <= 10:
-            raise ZMQError(_EINVAL, "invalid socket type %r" % (socket_type,))
+        patterns.info(socket_type)  # EINVAL for an unknown type
         r = _setraw
         r(self, "ctx", ctx)
         r(self, "context", ctx)
@@ -130,60 +130,85 @@ class Socket:
     # -- endpoints ------------------------------------------------------------
     def bind(self, addr):
         self._check_open()
+        if isinstance(addr, bytes):
+            addr = addr.decode()
         ep = E.parse(addr, True)
         with self.ctx.lock:
-            if ep.transport == "inproc":
-                self.ctx.inproc_bind(ep.path, self)
-                self.inproc_names.append(ep.path)
-                address = "inproc://" + ep.path
-            elif ep.transport == "serial":
-                address = self.ctx.port.serial_attach(self.ctx, self, ep, addr, True)
-            else:
-                try:
-                    lsock, address = self.ctx.port.listen(ep, self.options)
-                except OSError as e:
-                    self.monitor_event(_EVENT_BIND_FAILED, addr, 0)
-                    raise ZMQError(_os_errno(e, _EADDRINUSE), "bind %s failed: %s" % (addr, e)) from None
-                from .transports.listener import Listener
-
-                self.listeners[address] = Listener(self, ep, lsock, address)
-                if isinstance(addr, bytes):
-                    addr = addr.decode()
-                self.listeners[addr] = self.listeners[address]
+            address = E.transports.lookup(ep.transport).bind(self, ep, addr)
             _setraw(self, "last_endpoint", address.encode())
         return self
 
     def connect(self, addr):
         self._check_open()
-        ep = E.parse(addr, False)
         if isinstance(addr, bytes):
             addr = addr.decode()
+        ep = E.parse(addr, False)
         with self.ctx.lock:
-            if ep.transport == "inproc":
-                self.ctx.inproc_connect(ep.path, self)
-            elif ep.transport == "serial":
-                self.connecters[addr] = self.ctx.port.serial_attach(self.ctx, self, ep, addr, False)
-            else:
-                self.connecters[addr] = Connecter(self, ep)
+            c = E.transports.lookup(ep.transport).connect(self, ep, addr)
+            if c is not None:
+                self.connecters[addr] = c
             _setraw(self, "last_endpoint", addr.encode())
         return self
 
-    # -- pipes (called by engines and the context) ------------------------------
-    def connection_options(self, accepted, peer):
-        return self.ctx.connection_options(self, accepted, peer)
+    # -- sessions (called by the transports) ------------------------------------
+    def new_session(self, address, attach=False):
+        """A session for one peer; attach=True joins the pattern now (queue on connect)."""
+        from .session import Session
 
-    def attach_pipe(self, pipe):
-        if self.closed:
-            return False
-        if not self.pattern.attach(pipe):
-            return False
-        self.ctx.wake_waiters()
-        return True
+        s = Session(self, address, attach)
+        if attach:
+            s.active = self.pattern.attach(s)
+        return s
 
-    def detach_pipe(self, pipe):
-        pipe.active = False
-        self.pattern.detach(pipe)
-        self.ctx.wake_waiters()
+    def queue_on_connect(self, address):
+        """The session a connect() keeps across its connections, or None when
+        this socket does not queue on connect (IMMEDIATE=1, or its type)."""
+        if self.options.immediate or not patterns.info(self.socket_type)[4]:
+            return None
+        return self.new_session(address, True)
+
+    def connection_config(self, accepted, peer):
+        """What a new connection takes from this socket's options."""
+        from .zmtp.connection import ConnectionConfig
+
+        o = self.options
+        ctx = self.ctx
+        t = self.socket_type
+        c = ConnectionConfig()
+        c.type_name = patterns.name(t)
+        c.peers = patterns.peer_names(t)
+        c.send_identity = t == _REQ or t == _DEALER or t == _ROUTER
+        row = security.info(o.mechanism)
+        c.mechanism = row[0]
+        if row[3] is not None:
+            c.as_server = bool(getattr(o, row[3]))
+        c.identity = o.identity
+        c.maxmsgsize = o.maxmsgsize
+        c.heartbeat_ivl = o.heartbeat_ivl
+        c.heartbeat_ttl = o.heartbeat_ttl
+        c.heartbeat_timeout = o.heartbeat_timeout
+        c.peer_address = peer.encode() if isinstance(peer, str) else peer
+        c.pool = ctx.pool
+        if getattr(ctx.port, "pool_small_frames", False) and o.mechanism != _CURVE:
+            c.copy = ctx.port.copy  # short frames into pool slots: no allocation per message
+        if o.mechanism or o.zap_domain:
+            from .security.mechanism import MechanismConfig
+
+            m = MechanismConfig()
+            m.plain_server = bool(o.plain_server)
+            m.plain_username = o.plain_username
+            m.plain_password = o.plain_password
+            m.curve_server = bool(o.curve_server)
+            m.curve_publickey = o.curve_publickey or None
+            m.curve_secretkey = o.curve_secretkey or None
+            m.curve_serverkey = o.curve_serverkey or None
+            m.zap_domain = o.zap_domain
+            m.zap_available = "zeromq.zap.01" in ctx.inproc
+            m.routing_id = o.identity
+            if o.mechanism == _CURVE:
+                m.crypto = ctx.port.crypto()
+            c.mech_config = m
+        return c
 
     def monitor_event(self, event, address, value):
         if self.monitors:
@@ -342,18 +367,20 @@ class Socket:
             for lis in set(self.listeners.values()):
                 lis.close()
             self.listeners.clear()
-            orphans = []
             for c in self.connecters.values():
-                e = c.close()
-                if e is not None:
-                    orphans.append(e)
+                c.close_lingering(linger)
             self.connecters.clear()
-            for name in self.inproc_names:
-                ctx.inproc_unbind(name, self)
+            if self.inproc_names:
+                from .transports import inproc
+
+                for name in self.inproc_names:
+                    inproc.unbind(self, name)
             for p in list(self.pattern.pipes):
                 if p.active and not hasattr(p, "engine"):
-                    p.close()
-            ctx.linger_engines(self, list(self.engines), linger)
+                    p.close()  # inproc: nothing to linger for
+            # the engines of a lingering connecter stay its own (its queue goes out first)
+            engines = [e for e in self.engines if e.origin is None or not e.origin.lingering]
+            ctx.linger_engines(self, engines, linger)
             for m in self.monitors:
                 m.stop()
             ctx.forget_socket(self)
@@ -361,14 +388,10 @@ class Socket:
 
     def __repr__(self):
         return "<edgezmq.Socket(%s) %s>" % (
-            C.SOCKET_TYPE_NAMES[self.socket_type].decode(),
+            patterns.info(self.socket_type)[0],
             "closed" if self.closed else "open",
         )
 
-
-def _os_errno(e, default):
-    n = e.args[0] if e.args and isinstance(e.args[0], int) else default
-    return n
 
 
 if not _MICROPY:  # CPython: the conveniences are ordinary methods (core/sugar.py)

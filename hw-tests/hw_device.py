@@ -145,7 +145,7 @@ def heap_profile(ep):
     gc.collect()
     print("MEM bind_link %d" % (gc.mem_alloc() - a))
     a = gc.mem_alloc()
-    while not s.pattern.pipes:
+    while not [p for p in s.pattern.pipes if p.connected]:
         ctx.reactor.run_once(50)
     gc.collect()
     print("MEM connection %d" % (gc.mem_alloc() - a))

@@ -5,6 +5,7 @@ import time
 import edgezmq as zmq
 import pytest
 from peers.remote import Peer
+from support import wait_connected
 
 T = 3000  # ms: every blocking call here has a timeout
 
@@ -434,13 +435,27 @@ def test_push_blocks_at_hwm_then_again(ez):
     pull.close()
 
 
-def test_push_without_peer_times_out(ez):
+def test_push_without_peer_queues_up_to_sndhwm(ez):
+    # libzmq (IMMEDIATE=0): a connect() has a pipe at once; sends queue up to
+    # SNDHWM while the peer is away, then block until SNDTIMEO
     push = sock(ez, zmq.PUSH)
     push.sndtimeo = 50
+    push.sndhwm = 3
     push.connect("tcp://127.0.0.1:1")  # nothing listens there
+    for i in range(3):
+        push.send(b"x%d" % i)
     with pytest.raises(zmq.Again):
         push.send(b"x")
-    push.close()
+    push.close(0)
+
+
+def test_push_immediate_without_peer_times_out(ez):
+    push = sock(ez, zmq.PUSH, immediate=1)
+    push.sndtimeo = 50
+    push.connect("tcp://127.0.0.1:1")
+    with pytest.raises(zmq.Again):
+        push.send(b"x")
+    push.close(0)
 
 
 # -- subscriptions -------------------------------------------------------------------
@@ -603,6 +618,7 @@ def test_req_poll_ignores_replies_without_delimiter(ez, peer):
     ep = r.bind("tcp://127.0.0.1:*")
     req = sock(ez, zmq.REQ)
     req.connect(ep)
+    wait_connected(req)
     req.send(b"q")
     ident, empty, body = r.recv()
     assert (empty, body) == (b"", b"q")

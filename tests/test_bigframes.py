@@ -8,7 +8,7 @@ import pytest
 
 zmq = pytest.importorskip("zmq")
 import edgezmq  # noqa: E402
-from edgezmq.pipe import GATHER  # noqa: E402
+from edgezmq.session import GATHER  # noqa: E402
 
 SIZES = [GATHER - 1, GATHER, GATHER + 1, 300001, (1 << 20) + 5, 3 << 20]
 

@@ -280,7 +280,8 @@ def test_z85_group_bounds():
 
 # --- MicroPython: the real unix port --------------------------------------
 
-MY_CORE = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/mechanism.py",
+MY_CORE = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/__init__.py",
+           "security/mechanism.py",
            "z85.py", "security/plain.py", "security/curve.py"]
 MY_MP = ["nacl_pure.py", "nacl_viper.py"]
 
@@ -298,7 +299,7 @@ def make_mp_tree(tmp_path, viper=True):
     (pkg / "ports" / "micropython").mkdir(parents=True)
     for d in ("zmtp", "security"):
         (pkg / d).mkdir()
-        (pkg / d / "__init__.py").write_text("")
+    (pkg / "zmtp" / "__init__.py").write_text("")
     for f in MY_CORE:
         shutil.copy(ROOT / "core" / f, pkg / f)
     for f in MY_MP if viper else ["nacl_pure.py"]:

@@ -10,10 +10,10 @@ import pytest
 from edgezmq.errors import ProtocolError
 from edgezmq.patterns import pubsub
 from edgezmq.zmtp import frames
-from edgezmq.zmtp.frames import FLAG_COMMAND, FLAG_MORE, frame
+from edgezmq.zmtp.frames import FLAG_COMMAND, FLAG_MORE
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from support import ROOT
+from support import ROOT, frame
 
 CPY = os.path.join(ROOT, "ports", "cpython")
 zmtpfast = pytest.importorskip("edgezmq.ports.cpython.zmtpfast")
@@ -43,28 +43,23 @@ def fast(tmp_path_factory):
 class Recorder:
     """A FrameDecoder sink that writes down everything it is asked and given."""
 
-    def __init__(self, skip):
+    def __init__(self):
         self.events = []
-        self.skip = skip
 
     def alloc(self, n):
         self.events.append(("alloc", n))
         return bytearray(n)
 
-    def on_oversize(self, flags, n):
-        self.events.append(("oversize", flags, n))
-        return self.skip
-
     def on_frame(self, flags, buf, n):
         self.events.append(("frame", flags, type(buf).__name__, bytes(buf[:n]), n))
 
 
-def decode(stream, cuts, scan, limit=-1, command_limit=65536 + 64, skip=True):
+def decode(stream, cuts, scan, limit=-1, command_limit=65536 + 64):
     """Feed stream in pieces cut at `cuts` with the given scanner; -> events."""
     saved = frames._scan
     frames.install(scan_fn=scan)
     try:
-        rec = Recorder(skip)
+        rec = Recorder()
         dec = frames.FrameDecoder(rec, limit, command_limit)
         data = bytearray(stream)
         bounds = [0] + sorted(set(c for c in cuts if 0 < c < len(data))) + [len(data)]
@@ -100,10 +95,9 @@ def streams(draw):
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(stream=streams(), cuts=st.lists(st.integers(0, 200000), max_size=6),
-       limit=st.sampled_from([-1, 0, 40, 300, 65536]), command_limit=st.sampled_from([30, 65600]),
-       skip=st.booleans())
-def test_scan_gives_what_the_pure_decoder_gives(fast, stream, cuts, limit, command_limit, skip):
-    args = (limit, command_limit, skip)
+       limit=st.sampled_from([-1, 0, 40, 300, 65536]), command_limit=st.sampled_from([30, 65600]))
+def test_scan_gives_what_the_pure_decoder_gives(fast, stream, cuts, limit, command_limit):
+    args = (limit, command_limit)
     assert decode(stream, cuts, fast.scan, *args) == decode(stream, cuts, None, *args)
 
 

@@ -7,6 +7,7 @@ import time
 import edgezmq as ez
 import pytest
 from peers.remote import Peer, RemoteSock, micropython_peer
+from support import wait_connected
 
 pytest.importorskip("zmq")
 
@@ -38,9 +39,9 @@ class LocalSock:
     def wait_attached(self, timeout=3.0):
         """Drive the reactor until the handshake attached the peer."""
         end = time.monotonic() + timeout
-        while not self.s.pattern.pipes and time.monotonic() < end:
+        while not [p for p in self.s.pattern.pipes if p.connected] and time.monotonic() < end:
             self.s.poll(10)
-        assert self.s.pattern.pipes, "no peer attached"
+        assert [p for p in self.s.pattern.pipes if p.connected], "no peer attached"
 
     def pump(self):
         self.s.poll(0)
@@ -260,6 +261,7 @@ def test_libzmq_heartbeats_are_answered(ctx, peer):
     mon = d.get_monitor_socket()
     try:
         d.connect(ep)
+        wait_connected(d)
         d.send(b"hi")
         got = r.recv()
         assert got[1:] == [b"hi"]
@@ -322,6 +324,7 @@ def test_silent_peer_dropped_by_heartbeat(ctx, caplog):
         d.reconnect_ivl = -1
         mon = d.get_monitor_socket()
         d.connect(ep)
+        wait_connected(d)
         d.send(b"x")
         assert rep.recv() is not None
         os.kill(p.p.pid, signal.SIGSTOP)
@@ -377,12 +380,13 @@ def test_libzmq_peer_restart_push_reconnects(ctx):
     push.reconnect_ivl = 20
     push.connect(ep)
     try:
+        wait_connected(push)
         push.send(b"before")
         assert RemoteSock(p, "s").recv() == [b"before"]
         p.kill()
         p = Peer("--socket", "PULL", "--bind", ep)
         _pump(push, 0.1)
-        push.sndtimeo = 3000
+        wait_connected(push)
         push.send(b"after")
         got = RemoteSock(p, "s").recv()
         assert got == [b"after"]

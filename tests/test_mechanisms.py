@@ -17,8 +17,9 @@ import zmq.auth
 from edgezmq.errors import ProtocolError
 from edgezmq.ports.cpython.crypto import PyNaclCrypto
 from edgezmq.ports.micropython.nacl_pure import PureCrypto
+from edgezmq.security import create
 from edgezmq.security.curve import CurveMechanism
-from edgezmq.security.mechanism import MechanismConfig, create
+from edgezmq.security.mechanism import MechanismConfig
 from edgezmq.security.plain import PlainMechanism
 from edgezmq.zmtp import metadata
 from hypothesis import HealthCheck, given, settings
@@ -1265,7 +1266,8 @@ needs_micropython = pytest.mark.skipif(
     not (MICROPYTHON.exists() and MPY_CROSS.exists()), reason="no MicroPython unix port"
 )
 
-MP_MODULES = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/mechanism.py",
+MP_MODULES = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/__init__.py",
+              "security/mechanism.py",
               "z85.py", "security/plain.py", "security/curve.py"]
 
 
@@ -1286,7 +1288,7 @@ def _mp_tree(tmp_path):
         # -march=host: nacl_viper.py holds native (viper) code
         subprocess.run([str(MPY_CROSS), "-march=host", "-o", str(dst.with_suffix(".mpy")),
                         str(src)], check=True)
-    for d in (pkg, pkg / "zmtp", pkg / "security", pkg / "ports", pkg / "ports" / "micropython"):
+    for d in (pkg, pkg / "zmtp", pkg / "ports", pkg / "ports" / "micropython"):
         (d / "__init__.py").write_text("")
     return tmp_path
 
@@ -1307,7 +1309,8 @@ import sys
 sys.path.insert(0, %r)
 import time
 import gc
-from edgezmq.security.mechanism import MechanismConfig, create
+from edgezmq.security import create
+from edgezmq.security.mechanism import MechanismConfig
 from edgezmq.errors import ProtocolError
 from edgezmq.ports.micropython.nacl_pure import PureCrypto
 import edgezmq.security.curve  # at start-up, before the heap fragments (create() would import late)

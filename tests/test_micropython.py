@@ -329,7 +329,7 @@ def _profile_script(mods):
 
 _MODULES = (
     "constants errors _compat zmtp zmtp.frames zmtp.greeting zmtp.metadata security "
-    "security.mechanism zmtp.connection pool pipe reactor options endpoint transports "
+    "security.mechanism zmtp.connection pool session reactor options endpoint transports "
     "transports.stream transports.connecter patterns context poll socket ports ports.micropython.port "
     "patterns.base patterns.simple patterns.pubsub patterns.reqrep"
 ).split()

@@ -36,6 +36,9 @@ class Pattern:
             self.pipes.remove(pipe)
         # a pipe with whole messages left stays until they are read
 
+    def pipe_ready(self, pipe):
+        """A new connection is ready under an attached pipe (after a reconnect)."""
+
     def on_pipe_frame(self, pipe, more, buf, n):
         pipe.inq.push(buf, n, more)
 

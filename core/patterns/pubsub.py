@@ -185,10 +185,14 @@ class Sub(Pattern):
 
     def attach(self, pipe):
         self.pipes.append(pipe)
+        self.pipe_ready(pipe)
+        return True
+
+    def pipe_ready(self, pipe):
+        """A SUB sends all its subscriptions after every (re)connect."""
         for t, c in self.topics.counts.items():
             for _ in range(c):
                 pipe.send_subscription(t, True)
-        return True
 
     def subscribe(self, topic, on):
         changed = self.topics.add(topic) if on else self.topics.remove(topic)

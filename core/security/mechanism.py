@@ -103,20 +103,10 @@ class NullMechanism(Mechanism):
             raise ProtocolError("unexpected command %r during NULL handshake" % name)
 
 
-def create(name, config, as_server, local_meta, peer_address=b""):
-    """Build the mechanism named in the greeting (already checked to match)."""
-    if name == b"NULL":
-        if config.zap_domain and config.zap_available:
-            from .plain import NullZapMechanism  # libzmq: NULL with a ZAP domain asks ZAP
+def null(config, as_server, local_meta, peer_address=b""):
+    """NULL, or (libzmq) NULL that asks the ZAP handler when the socket has a ZAP domain."""
+    if config.zap_domain and config.zap_available:
+        from .plain import NullZapMechanism
 
-            return NullZapMechanism(config, as_server, local_meta, peer_address)
-        return NullMechanism(config, as_server, local_meta, peer_address)
-    if name == b"PLAIN":
-        from .plain import PlainMechanism
-
-        return PlainMechanism(config, as_server, local_meta, peer_address)
-    if name == b"CURVE":
-        from .curve import CurveMechanism
-
-        return CurveMechanism(config, as_server, local_meta, peer_address)
-    raise ProtocolError("unsupported mechanism %r" % name)
+        return NullZapMechanism(config, as_server, local_meta, peer_address)
+    return NullMechanism(config, as_server, local_meta, peer_address)

@@ -52,18 +52,25 @@ class ZapClient:
         self.sock = Socket(ctx, C.DEALER)
         object.__setattr__(self.sock, "pattern", _ReplyPattern(self.sock, self))
         self.sock.options.sndhwm = 0
-        ctx.inproc_connect(ENDPOINT, self.sock)
+        self.sock.options.immediate = 1  # requests go to a bound handler or nowhere
+        self._connect()
         self.pending = {}
 
     def request(self, engine, frames):
         """frames: [b"", b"1.0", request_id, domain, address, identity, mechanism, *credentials]."""
         if not self.sock.pattern.lb_has():
             # the handler went away and another bound since: join the new one
-            self.ctx.inproc_connect(ENDPOINT, self.sock)
+            self._connect()
         self.pending[bytes(frames[2])] = engine
         last = len(frames) - 1
         for i, f in enumerate(frames):
             self.sock.pattern.send_frame(f, 1 if i < last else 0)
+
+    def _connect(self):
+        from ..endpoint import Endpoint
+        from ..transports import inproc
+
+        inproc.connect(self.sock, Endpoint("inproc", path=ENDPOINT), None)
 
     def on_reply(self, parts):
         if parts and parts[0] == b"":

@@ -1,6 +1,8 @@
-"""Stream transports (tcp, ipc): connecters that dial and redial with
-RECONNECT_IVL backoff, and listeners that accept (core/listener.py, loaded on
-the first bind). Each finished stream becomes an Engine."""
+"""connect() on a stream transport (tcp, ipc): dial, and redial with
+RECONNECT_IVL backoff until disconnect() or close(). Each stream that opens
+gets an Engine; every engine of this connecter feeds the same Session, so
+what the socket sends while the peer is away waits for the next connection
+(queue on connect, IMMEDIATE=0)."""
 from .._compat import const
 from ..endpoint import format_endpoint
 from .stream import Engine
@@ -11,29 +13,113 @@ _EVENT_CONNECT_DELAYED = const(0x2)
 _EVENT_CONNECT_RETRIED = const(0x4)
 
 
-class Connecter:
-    """Dials an endpoint and keeps it connected until disconnect/close."""
+class Redialer:
+    """The reconnect policy shared by every transport's connecter: RECONNECT_IVL,
+    doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds."""
 
-    def __init__(self, sock, ep):
+    def __init__(self, sock, address):
         self.sock = sock
         self.ctx = sock.ctx
-        self.ep = ep
-        self.address = format_endpoint(ep)
-        self.active = True
+        self.address = address
         self.closed = False
-        self.reading = False
-        self.stream = None
+        self.lingering = False
         self.engine = None
         self.timer = None
-        self.fd = -1
         self.ivl = sock.options.reconnect_ivl
+        # the session that outlives the connections (queue on connect), or None:
+        # then each connection gets a session of its own, joining the pattern when ready
+        self.session = sock.queue_on_connect(address)
+
+    def dial(self):
+        raise NotImplementedError
+
+    def on_connected(self):
+        self.ivl = self.sock.options.reconnect_ivl  # handshake done: reset backoff
+
+    def on_engine_closed(self, engine):
+        self.engine = None
+        self.retry()
+
+    def retry(self):
+        if self.closed or self.timer is not None:
+            return
+        ivl = self.sock.options.reconnect_ivl
+        if ivl < 0:  # reconnection disabled: the peer is gone for good
+            if self.session is not None and self.session.conn is None:
+                self.session.close()
+            return
+        delay = self.ivl
+        imax = self.sock.options.reconnect_ivl_max
+        if imax > ivl:
+            self.ivl = min(self.ivl * 2, imax)
+        self.sock.monitor_event(_EVENT_CONNECT_RETRIED, self.address, delay)
+        self.timer = self.ctx.reactor.call_later(delay, self._redial)
+
+    def _redial(self):
+        self.timer = None
+        self.dial()
+
+    def start_engine(self, stream, fd):
+        """A stream is open: run ZMTP on it. -> the engine, or None (no memory)."""
+        self.sock.monitor_event(_EVENT_CONNECTED, self.address, fd)
+        try:
+            config = self.sock.connection_config(False, self.address)
+            session = self.session or self.sock.new_session(self.address)
+            self.engine = Engine(session, stream, config, self)
+        except MemoryError:
+            refuse(self.ctx, stream, "no memory for the connection to %s" % self.address)
+            self.retry()
+            return None
+        return self.engine
+
+    def close_lingering(self, linger):
+        """The socket closes: what still waits for a connection (queued on
+        connect) is delivered within `linger` ms, as libzmq's LINGER, before
+        this connecter stops. -> the live engine when there is nothing to wait
+        for (the socket lingers or closes it), else None."""
+        s = self.session
+        if linger == 0 or s is None or s.outq is None or not s.outq.msgs:
+            return self.close()
+        self.lingering = True  # its engines are its own until the queue is out
+        item = _Lingering(self)
+        self.ctx.lingering.append(item)
+        if linger > 0:
+            self.ctx.reactor.call_later(linger, item.close)
+        return None
+
+    def close(self):
+        """Stop redialing. -> the live engine, for the socket to linger or close."""
+        self.closed = True
+        s = self.session
+        if s is not None:
+            s.persistent = False  # leaves the pattern with its connection
+            if s.conn is None:
+                s.close()  # nothing to linger for: leave the pattern now
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        e, self.engine = self.engine, None
+        if e is not None:
+            e.origin = None
+        return e
+
+
+class Connecter(Redialer):
+    """Dials a tcp or ipc endpoint: a non-blocking connect watched by the reactor."""
+
+    def __init__(self, sock, ep):
+        super().__init__(sock, format_endpoint(ep))
+        self.ep = ep
+        self.active = False  # registered with the reactor while a connect is in progress
+        self.reading = False
+        self.stream = None
+        self.fd = -1
         self.dial()
 
     def fileno(self):
         return self.fd
 
     def dial(self):
-        self.timer = None
         if self.closed:
             return
         try:
@@ -49,76 +135,62 @@ class Connecter:
         self.sock.monitor_event(_EVENT_CONNECT_DELAYED, self.address, 0)
 
     def on_event(self, readable, writable, error):
-        err = self.ctx.port.connect_error(self.stream)
+        stream, self.stream = self.stream, None
+        err = self.ctx.port.connect_error(stream)
         self.ctx.reactor.remove(self)
         self.active = False
         if err:
-            try:
-                self.stream.close()
-            except OSError:
-                pass
-            self.stream = None
+            _close(stream)
             self.retry()
             return
-        self.sock.monitor_event(_EVENT_CONNECTED, self.address, self.fd)
-        try:
-            opts = self.sock.connection_options(False, self.address)
-            self.engine = Engine(self.sock, self.stream, opts, self, self.address)
-        except MemoryError:
-            self.stream, stream = None, self.stream
-            _refuse(self.ctx, stream, "no memory for the connection to %s" % self.address)
-            self.retry()
-            return
-        self.sock.engines.add(self.engine)
-        self.stream = None
-
-    def on_connected(self):
-        self.ivl = self.sock.options.reconnect_ivl  # handshake done: reset backoff
-
-    def on_engine_closed(self, engine):
-        self.engine = None
-        if not self.closed:
-            self.retry()
-
-    def retry(self):
-        if self.closed:
-            return
-        ivl = self.sock.options.reconnect_ivl
-        if ivl < 0:
-            return  # reconnection disabled
-        delay = self.ivl
-        imax = self.sock.options.reconnect_ivl_max
-        if imax > ivl:
-            self.ivl = min(self.ivl * 2, imax)
-        self.sock.monitor_event(_EVENT_CONNECT_RETRIED, self.address, delay)
-        self.timer = self.ctx.reactor.call_later(delay, self.dial)
+        self.start_engine(stream, self.fd)
 
     def close(self):
-        self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
         if self.active and self.stream is not None:
             self.active = False
             try:
                 self.ctx.reactor.remove(self)
             except (KeyError, ValueError, OSError):
                 pass
-            try:
-                self.stream.close()
-            except OSError:
-                pass
-        if self.engine is not None:
-            self.engine.origin = None
-            return self.engine
-        return None
+            _close(self.stream)
+            self.stream = None
+        return super().close()
 
 
-def _refuse(ctx, stream, why):
-    """Close a stream we could not afford an engine for, and say so if we can."""
+class _Lingering:
+    """A closed socket's connecter that still has messages queued for its peer
+    (in Context.lingering: term() waits for it, LINGER bounds it)."""
+
+    def __init__(self, connecter):
+        self.c = connecter
+        self.active = True
+
+    def has_output(self):
+        c = self.c
+        s = c.session
+        if s.outq is not None and s.outq.msgs:
+            return True
+        e = c.engine
+        return e is not None and e.active and e.has_output()
+
+    def close(self, reason=None):
+        if self.active:
+            self.active = False
+            e = self.c.close()
+            if e is not None:
+                e.close(reason)
+
+
+def _close(stream):
     try:
         stream.close()
     except OSError:
         pass
+
+
+def refuse(ctx, stream, why):
+    """Close a stream we could not afford an engine for, and say so if we can."""
+    _close(stream)
     try:
         ctx.log("edgezmq: %s: refused" % why)
     except MemoryError:

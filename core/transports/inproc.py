@@ -1,12 +1,30 @@
-"""inproc:// pipes: two sockets of one context joined without any wire
-format. Loaded on the first inproc bind or connect (Context.inproc_*)."""
-from ..pipe import Pipe
+"""inproc://name: two sockets of one context joined by a pair of pipes, no wire
+format. Loaded on the first inproc bind or connect.
+
+A connect() before the bind queues (IMMEDIATE=0): the connecting socket gets
+its pipe at once and what it sends waits there until a socket binds the
+name; then both ends are joined and the queue is delivered.
+"""
+from .. import constants as C
+from ..endpoint import Endpoint
+from ..errors import ZMQError
+from ..patterns import info
+from ..pool import FrameQueue
+from ..session import Pipe
+
+
+def parse(rest, binding):
+    if not rest:
+        raise ZMQError(C.EINVAL, "inproc endpoint needs a name")
+    return Endpoint("inproc", path=rest)
 
 
 class InprocPipe(Pipe):
     def __init__(self, sock):
         super().__init__(sock)
+        self.active = False  # until the pattern takes it
         self.peer = None
+        self.outq = None  # frames sent before the peer bound (connect before bind)
 
     def on_frame(self, more, buf, n):
         self.sock.pattern.on_pipe_frame(self, more, buf, n)
@@ -16,11 +34,19 @@ class InprocPipe(Pipe):
     def consumed(self):
         """The application took a message (no reading to resume here)."""
 
+    def check_hwm(self):
+        pass
+
     def can_send(self):
-        p = self.peer
-        if not self.active or p is None or not p.active:
+        if not self.active:
             return False
         hwm = self.sock.options.sndhwm
+        p = self.peer
+        if p is None:  # not bound yet: queue up to SNDHWM
+            q = self.outq
+            return hwm <= 0 or q is None or q.msgs < hwm
+        if not p.active:
+            return False
         rhwm = p.sock.options.rcvhwm
         if hwm <= 0 or rhwm <= 0:
             return True
@@ -28,7 +54,12 @@ class InprocPipe(Pipe):
 
     def write(self, data, more):
         p = self.peer
-        if p is not None and p.active:
+        if p is None:
+            q = self.outq
+            if q is None:
+                q = self.outq = FrameQueue()
+            q.push(bytes(data), len(data), more)
+        elif p.active:
             p.on_frame(more, bytes(data), len(data))
 
     def send_subscription(self, topic, on):
@@ -38,21 +69,70 @@ class InprocPipe(Pipe):
             p.sock.ctx.wake_waiters()
 
     def pending(self):
-        return 0
+        q = self.outq
+        return q.msgs if q is not None else 0
 
     def close(self, reason=None):
         for p in (self, self.peer):
             if p is not None and p.active:
                 p.active = False
-                p.sock.detach_pipe(p)
+                p.sock.pattern.detach(p)
+                p.sock.ctx.wake_waiters()
 
 
-def inproc_pair(a_sock, b_sock):
-    """Connect two sockets of one context; both sides are attached at once."""
-    a = InprocPipe(a_sock)
-    b = InprocPipe(b_sock)
+def bind(sock, ep, addr):
+    ctx = sock.ctx
+    name = ep.path
+    if name in ctx.inproc:
+        raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
+    ctx.inproc[name] = sock
+    sock.inproc_names.append(name)
+    for pipe in ctx.inproc_pending.pop(name, ()):
+        if not pipe.sock.closed:
+            _join(pipe, sock)
+    return "inproc://" + name
+
+
+def connect(sock, ep, addr):
+    ctx = sock.ctx
+    binder = ctx.inproc.get(ep.path)
+    pipe = InprocPipe(sock)
+    if binder is not None:
+        _join(pipe, binder)
+    else:
+        if not sock.options.immediate and info(sock.socket_type)[4]:
+            # queue on connect: the pipe joins the pattern now, its peer later
+            pipe.active = sock.pattern.attach(pipe)
+        ctx.inproc_pending.setdefault(ep.path, []).append(pipe)
+    return None
+
+
+def _join(a, binder):
+    """Join connecter pipe `a` (attached already when it queued) with a new
+    pipe on the binding socket, then deliver what `a` queued."""
+    b = InprocPipe(binder)
     a.peer = b
     b.peer = a
-    a.peer_identity = b_sock.options.identity
-    b.peer_identity = a_sock.options.identity
-    return a, b
+    a.peer_identity = binder.options.identity
+    b.peer_identity = a.sock.options.identity
+    if not binder.pattern.attach(b):
+        a.close()
+        return
+    b.active = True
+    if not a.active:  # IMMEDIATE=1 or a type that does not queue: attach now
+        if not a.sock.pattern.attach(a):
+            b.close()
+            return
+        a.active = True
+    a.sock.ctx.wake_waiters()
+    q, a.outq = a.outq, None
+    if q is not None:
+        while q.count:
+            buf, n, more = q.pop()
+            b.on_frame(more, buf, n)
+
+
+def unbind(sock, name):
+    ctx = sock.ctx
+    if ctx.inproc.get(name) is sock:
+        del ctx.inproc[name]

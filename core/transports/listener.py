@@ -1,8 +1,12 @@
-"""The accepting side of the stream transports (tcp, ipc), loaded on the
-first bind: a client's heap holds none of it (see core/transport.py)."""
+"""bind() on a stream transport (tcp, ipc): accept connections, each an Engine
+with a session of its own. Loaded on the first bind: a client's heap holds
+none of it."""
 from .. import constants as C
-from .connecter import _refuse
+from .._compat import const
+from .connecter import refuse
 from .stream import Engine
+
+_ACCEPTS = const(64)  # connections accepted per readiness event
 
 
 class Listener:
@@ -24,25 +28,27 @@ class Listener:
 
     def on_event(self, readable, writable, error):
         port = self.ctx.port
-        for _ in range(64):
+        sock = self.sock
+        for _ in range(_ACCEPTS):
             try:
                 got = port.accept(self.lsock)
             except OSError as e:
-                self.sock.monitor_event(C.EVENT_ACCEPT_FAILED, self.address, 0)
+                sock.monitor_event(C.EVENT_ACCEPT_FAILED, self.address, 0)
                 self.ctx.log("edgezmq: accept on %s failed: %s" % (self.address, e))
+                return
+            except MemoryError:
+                # the port could not even take the connection: the peer waits in
+                # the backlog; try again on the next readiness event
                 return
             if got is None:
                 return
             stream, peer = got
-            self.sock.monitor_event(C.EVENT_ACCEPTED, self.address, stream.fileno())
             try:
-                opts = self.sock.connection_options(True, peer)
-                e = Engine(self.sock, stream, opts, None, peer)
+                sock.monitor_event(C.EVENT_ACCEPTED, self.address, stream.fileno())
+                Engine(sock.new_session(peer), stream, sock.connection_config(True, peer), None)
             except MemoryError:
                 # a device out of heap refuses this peer and keeps serving the others
-                _refuse(self.ctx, stream, "no memory for a connection from %s" % peer)
-                continue
-            self.sock.engines.add(e)
+                refuse(self.ctx, stream, "no memory for a connection from %s" % peer)
 
     def close(self):
         if not self.active:

@@ -1,53 +1,68 @@
-"""A ZMTP connection on a stream: moves bytes between a socket and Connection.
+"""The stream engine: moves bytes between a non-blocking stream and its Connection.
 
-The engine owns one non-blocking stream (from the port), its Connection
-state machine and, once the handshake finished, the Pipe that patterns see.
-It reads while the socket's receive queue is under RCVHWM, writes whatever
-the connection queued, and closes with a logged reason on any error.
+One engine per connection (tcp, ipc, or a serial link channel). It reads
+into the context's shared receive buffer while its session is under
+RCVHWM, writes whatever the connection has to send, runs the connection's
+timers (handshake deadline, heartbeats) and turns the connection's control
+events into calls on its session. Delivery policy, statistics and monitor
+events are the session's (core/session.py); the protocol is the
+connection's (core/zmtp/connection.py).
 """
 from .. import constants as C
 from .._compat import const, ticks_ms
-from ..errors import ProtocolError
-from ..pipe import StreamPipe
-from ..zmtp.connection import READY, Connection
-from ..zmtp.frames import FLAG_MORE, header
+from ..zmtp.connection import (
+    CAUSE_AUTH,
+    CAUSE_HEARTBEAT,
+    EV_ERROR,
+    EV_READY,
+    EV_SUBSCRIPTION,
+    EV_ZAP_REQUEST,
+    READY,
+    Connection,
+)
 
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 _COALESCE = const(16384)  # a batch of back-to-back messages is written once this big
 
 
 class Engine:
-    def __init__(self, sock, stream, opts, origin, peer_address):
-        self.sock = sock  # the edgezmq Socket
-        self.ctx = sock.ctx
-        self.port = self.ctx.port
-        self.reactor = self.ctx.reactor
+    def __init__(self, session, stream, config, origin):
+        sock = session.sock
+        ctx = sock.ctx
+        self.session = session
+        self.sock = sock
+        self.ctx = ctx
+        self.port = ctx.port
+        self.reactor = ctx.reactor
         self.stream = stream
-        self.origin = origin  # Listener or Connecter
-        self.peer_address = peer_address
-        self.active = True
+        self.origin = origin  # the Listener or Connecter that made it (None once orphaned)
+        self.active = True  # registered with the reactor, stream open
         self.reading = True
-        self.pipe = None
-        self.rx = self.ctx.rx_buffer()
         self.fd = stream.fileno()
         self.pobj = stream
         # scatter/gather writes when the port has them and the stream is a socket
         self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
-        now = ticks_ms()
-        self.conn = Connection(self, opts, now)
-        self.handshake_timer = None
+        self.conn = Connection(config, ticks_ms(), session)
+        self.timer = None  # handshake deadline, then heartbeats
         if sock.options.handshake_ivl > 0:
-            self.handshake_timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
-        self.hb_timer = None
+            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
         self._want_w = None
         self.dirty = False  # in ctx.dirty, with a batch to write
         self.flushed_turn = -1
-        if not getattr(stream, "virtual", False):  # serial channels: the link handler signals readiness
+        sock.engines.add(self)
+        if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
             self.reactor.add(self, write=True)
         self.flush()
 
     def fileno(self):
         return self.fd
+
+    @property
+    def ready(self):
+        return self.conn.state == READY
+
+    def has_output(self):
+        return len(self.conn.pending_output()) > 0
 
     # -- reactor callbacks -------------------------------------------------
     def on_event(self, readable, writable, error):
@@ -58,13 +73,15 @@ class Engine:
 
     def read(self):
         port = self.port
-        rx = self.rx
+        rx = self.ctx.rx
         conn = self.conn
+        session = self.session
         for _ in range(_MAX_READS):
             if not self.active or not self.reading:
                 break
             # the rest of a big body is read straight into it, not through rx
-            into = conn.decoder.body_view(len(rx)) or rx
+            view = conn.read_view(len(rx))
+            into = rx if view is None else view
             try:
                 n = port.read_into(self.stream, into)
             except OSError as e:
@@ -75,32 +92,76 @@ class Engine:
             if n == 0:
                 self.close("peer closed the connection", C.EVENT_DISCONNECTED)
                 return
-            try:
-                if into is rx:
-                    conn.receive(rx, 0, n, ticks_ms())
-                else:
-                    conn.last_rx = ticks_ms()
-                    conn.decoder.body_filled(n)
-            except ProtocolError as e:
-                self.flush()
-                self.close("protocol error: %s" % e, C.EVENT_HANDSHAKE_FAILED_PROTOCOL)
-                return
-            except MemoryError:
-                self.close("out of memory while receiving", C.EVENT_DISCONNECTED)
-                return
-            pipe = self.pipe
-            if pipe is not None:
-                pipe.check_hwm()  # per chunk: may stop reading at RCVHWM
+            if view is None:
+                conn.receive_data(rx, n, ticks_ms())
+            else:
+                conn.view_filled(n, ticks_ms())
+            if conn.events is not None:
+                self._events()
+                if not self.active:
+                    return
+            if session.active:
+                session.check_hwm()  # per chunk: may stop reading at RCVHWM
             if n < len(into):
                 break
-        if conn.tx and self.active:
-            self.flush()
-        if self.hb_timer is None and self.active and conn.peer_ttl > 0:
-            self._schedule_heartbeat()  # a PING announced the peer's TTL: watch it
-        if self.pipe is not None and self.active:
-            self.pipe.check_hwm()
-            self.ctx.wake_waiters()  # once per read, not per message
+        if self.active:
+            if self.timer is None and conn.peer_ttl > 0:
+                self._schedule_timer()  # a PING announced the peer's TTL: watch it
+            if conn.tx:
+                self.flush()
+            if session.active:
+                session.check_hwm()
+                self.ctx.wake_waiters()  # once per read, not per message
 
+    def _events(self):
+        conn = self.conn
+        while self.active:
+            ev = conn.next_event()
+            if ev is None:
+                return
+            kind, value = ev
+            if kind == EV_READY:
+                self._ready()
+            elif kind == EV_SUBSCRIPTION:
+                self.session.on_subscription(value[0], value[1])
+            elif kind == EV_ZAP_REQUEST:
+                self.ctx.zap_request(self, value)
+            elif kind == EV_ERROR:
+                cause, reason = value
+                self.flush()  # an ERROR command may be waiting
+                if cause == CAUSE_HEARTBEAT:
+                    _count(self.sock, "heartbeat_timeouts", 1)
+                    self.close(reason, C.EVENT_DISCONNECTED)
+                elif cause == CAUSE_AUTH:
+                    self.close("authentication failed: %s" % reason, C.EVENT_HANDSHAKE_FAILED_AUTH)
+                else:
+                    _count(self.sock, "protocol_errors", 1)
+                    # after the handshake it is a broken stream, not a failed handshake
+                    ev = C.EVENT_DISCONNECTED if conn.peer_type else C.EVENT_HANDSHAKE_FAILED_PROTOCOL
+                    self.close("protocol error: %s" % reason, ev)
+
+    def _ready(self):
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if not self.session.connection_ready(self, self.conn):
+            _count(self.sock, "protocol_errors", 1)
+            self.close("socket refused the peer (duplicate identity)", C.EVENT_HANDSHAKE_FAILED_PROTOCOL)
+            return
+        if self.origin is not None:
+            self.origin.on_connected()
+        self._schedule_timer()
+
+    def zap_reply(self, frames):
+        """The ZAP handler answered this connection's request."""
+        if not self.active:
+            return
+        self.conn.zap_reply(frames)
+        self.flush()
+        if self.conn.events is not None:
+            self._events()
+
+    # -- writing ---------------------------------------------------------------
     def flush_soon(self):
         """A message is queued. It is written at once, unless the application
         sends back to back on a context with an I/O thread: a second message
@@ -124,75 +185,60 @@ class Engine:
 
     def flush(self):
         """Write what the connection queued; watch for writability if some is left."""
-        conn = self.conn
         if not self.active:
             return
-        while conn.tx:
+        conn = self.conn
+        session = self.session
+        out = conn.pending_output()
+        while out:
             try:
-                n = self.port.write(self.stream, conn.tx)
+                n = self.port.write(self.stream, out)
             except OSError as e:
                 self.close("write failed: %s" % e, C.EVENT_DISCONNECTED)
                 return
             if n <= 0:
                 break
-            conn.sent(n, ticks_ms())
-            if self.pipe is not None:
-                self.pipe.on_sent(n)
-        if not conn.tx and self.sock.closed and self.origin is None:
+            conn.output_sent(n, ticks_ms())
+            if session.conn is conn:
+                session.on_sent(n)
+        if not out and self.origin is None and self.sock.closed:
             self.close(None)  # a lingering connection has flushed
             return
-        want = len(conn.tx) > 0
-        if want != getattr(self, "_want_w", None):
+        self._watch_writable(len(out) > 0)
+
+    def _watch_writable(self, want):
+        if want != self._want_w:
             self._want_w = want
             self.reactor.set_interest(self, self.reading, want)
 
     def write_frame(self, data, more):
-        """A big data frame, written at once from the caller's buffer after what tx
-        holds (one sendmsg, no copy into tx); only what the socket did not take is
-        queued. Tried even while waiting for writability: the socket may have
-        drained since the reactor last looked (an I/O thread that could not get
-        the lock while the application kept sending), and a refused try costs one
-        syscall where queueing costs a copy of the frame. The pipe's accounting is
-        done here. -> False when the frame must go through Connection.send_frame
-        (no writev, CURVE boxes it)."""
-        conn = self.conn
-        if self.writev is None or not self.active or conn.mech.wraps:
+        """A big data frame, written at once from the caller's buffer after what
+        the connection holds (one sendmsg, no copy); only what the socket did not
+        take is queued. Tried even while waiting for writability: the socket may
+        have drained since the reactor last looked, and a refused try costs one
+        syscall where queueing costs a copy of the frame.
+        -> False when the frame must be queued by the session (no writev, or the
+        mechanism boxes it)."""
+        if self.writev is None or not self.active:
             return False
         if memoryview(data).nbytes != len(data):  # port-ok: CPython only (writev needs socket.sendmsg)
             return False  # not a flat byte buffer
-        hdr = header(more & FLAG_MORE, len(data))
-        tx = conn.tx
-        old = len(tx)
+        conn = self.conn
+        bufs = conn.gather(data, more)
+        if bufs is None:
+            return False
         try:
-            n = self.writev(self.stream, (tx, hdr, data) if old else (hdr, data))
+            n = self.writev(self.stream, bufs)
         except OSError:
             n = 0  # the next flush meets the error and closes
-        now = ticks_ms()
-        if n < old:
-            if n:
-                conn.sent(n, now)
-            tx += hdr
-            tx += data
-        else:
-            if old:
-                conn.sent(old, now)
-            k = n - old
-            if k < len(hdr):
-                tx += hdr[k:]
-                tx += data
-            elif k - len(hdr) < len(data):
-                tx += memoryview(data)[k - len(hdr) :]
-            conn.last_tx = now
-        pipe = self.pipe
-        pipe.queued += len(hdr) + len(data)
-        if not more:
-            pipe.ends.append(pipe.queued)
-        if n:
-            pipe.on_sent(n)
-        want = len(tx) > 0
-        if want != self._want_w:
-            self._want_w = want
-            self.reactor.set_interest(self, self.reading, want)
+        old = len(bufs[0]) if len(bufs) == 3 else 0
+        conn.gather_sent(n, bufs, ticks_ms())
+        size = len(bufs[-2]) + len(data)
+        if old:
+            self.session.on_sent(min(n, old))
+            n = max(0, n - old)
+        self.session.wrote_direct(size, more, n)
+        self._watch_writable(len(conn.tx) > 0)
         return True
 
     def pause_reading(self, paused):
@@ -200,88 +246,34 @@ class Engine:
         if self.reading == (not paused) or not self.active:
             return
         self.reading = not paused
-        self.reactor.set_interest(self, self.reading, len(self.conn.tx) > 0)
+        self.reactor.set_interest(self, self.reading, self.has_output())
         if self.reading:
             self.read()
 
-    # -- Connection owner callbacks ----------------------------------------------
-    def alloc(self, n):
-        buf = self.ctx.pool.take(n)
-        if buf is None:
-            raise ProtocolError("no buffer for a %d-byte frame" % n)
-        return buf
-
-    def on_oversize(self, n):
-        return False
-
-    def on_ready(self, conn):
-        if self.handshake_timer is not None:
-            self.handshake_timer.cancel()
-            self.handshake_timer = None
-        self.pipe = StreamPipe(self, conn)
-        if getattr(self.port, "pool_small_frames", False) and not conn.mech.wraps:
-            d = conn.decoder  # short frames into pool slots: no allocation per message
-            d.pool = self.ctx.pool
-            d.copy = self.port.copy
-        if not self.sock.attach_pipe(self.pipe):
-            self.pipe = None  # never attached: a failed handshake, not a disconnect
-            raise ProtocolError("socket refused the peer (duplicate identity)")
-        self.sock.monitor_event(C.EVENT_HANDSHAKE_SUCCEEDED, self.peer_address, self.fd)
-        _count(self.sock, "connects", 1)
-        if self.origin is not None:
-            self.origin.on_connected()
-        self._schedule_heartbeat()
-
-    def on_frame(self, more, buf, n):
-        if self.sock.closed:
-            self.ctx.pool.give(buf)  # lingering after close: input is discarded
-            return
-        # StreamPipe.on_frame, inlined: this runs for every received frame
-        self.sock.pattern.on_pipe_frame(self.pipe, more, buf, n)
-
-    def on_subscription(self, topic, on):
-        if self.pipe is not None:
-            self.sock.pattern.on_subscription(self.pipe, topic, on)
-
-    def on_zap_request(self, conn, frames):
-        self.ctx.zap_request(self, frames)
-
-    def zap_reply(self, frames):
-        try:
-            self.conn.zap_reply(frames)
-        except ProtocolError as e:
-            self.flush()
-            self.close("authentication failed: %s" % e, C.EVENT_HANDSHAKE_FAILED_AUTH)
-            return
-        self.flush()
-
     # -- timers ------------------------------------------------------------
     def _handshake_expired(self):
-        self.handshake_timer = None
+        self.timer = None
         if self.active and self.conn.state != READY:
             self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
-    def _schedule_heartbeat(self):
+    def _schedule_timer(self):
         d = self.conn.next_deadline()
         if d < 0:
             return
-        if self.hb_timer is not None:
-            self.hb_timer.cancel()
-        now = ticks_ms()
-        self.hb_timer = self.reactor.call_later(max(0, d - now), self._heartbeat)
+        if self.timer is not None:
+            self.timer.cancel()
+        self.timer = self.reactor.call_later(max(0, d - ticks_ms()), self._tick)
 
-    def _heartbeat(self):
-        self.hb_timer = None
+    def _tick(self):
+        self.timer = None
         if not self.active:
             return
-        try:
-            self.conn.tick(ticks_ms())
-        except ProtocolError as e:
-            _count(self.sock, "heartbeat_timeouts", 1)
-            self.close(str(e), C.EVENT_DISCONNECTED)
-            return
+        self.conn.tick(ticks_ms())
         self.flush()
-        self._schedule_heartbeat()
+        if self.conn.events is not None:
+            self._events()
+        if self.active:
+            self._schedule_timer()
 
     # -- teardown ----------------------------------------------------------
     def close(self, reason=None, event=C.EVENT_DISCONNECTED):
@@ -289,10 +281,14 @@ class Engine:
             return
         self.active = False
         if reason:
-            self.ctx.log("edgezmq: %s: closing connection: %s" % (self.peer_address, reason))
-        for t in (self.handshake_timer, self.hb_timer):
-            if t is not None:
-                t.cancel()
+            self.ctx.log("edgezmq: %s: closing connection: %s" % (self.session.peer_address, reason))
+        if self.timer is not None:
+            self.timer.cancel()
+            self.timer = None
+        if self.dirty:
+            self.dirty = False
+            if self in self.ctx.dirty:
+                self.ctx.dirty.remove(self)
         try:
             self.reactor.remove(self)
         except (KeyError, ValueError, OSError):
@@ -301,35 +297,14 @@ class Engine:
             self.stream.close()
         except OSError:
             pass
+        self.conn.close()
         self.sock.engines.discard(self)
-        self._account(event)
-        if self.pipe is not None:
-            self.sock.detach_pipe(self.pipe)
-        if event != C.EVENT_DISCONNECTED or self.pipe is None:
-            self.sock.monitor_event(event, self.peer_address, 0)
-        if self.pipe is not None:
-            self.sock.monitor_event(C.EVENT_DISCONNECTED, self.peer_address, self.fd)
-        self.close_reason = reason
+        self.session.connection_lost(self, event, reason)
         if self.origin is not None:
             self.origin.on_engine_closed(self)
-
-    def _account(self, event):
-        """Count what dies with this connection (whole messages only)."""
-        sock = self.sock
-        if event == C.EVENT_HANDSHAKE_FAILED_PROTOCOL:
-            _count(sock, "protocol_errors", 1)
-        if self.pipe is None:
-            if event != C.EVENT_DISCONNECTED:
-                _count(sock, "handshake_failures", 1)
-            return
-        _count(sock, "disconnects", 1)
-        lost = self.pipe.pending()  # queued for the peer, not fully written
-        if lost:
-            _count(sock, "dropped_linger" if sock.closed else "dropped_disconnect", lost)
-        if self.pipe.inq.partial:
-            _count(sock, "dropped_disconnect", 1)  # a message cut short by the peer
 
 
 def _count(sock, key, n):
     st = sock.stats
     st[key] = st.get(key, 0) + n
+

@@ -1,19 +1,38 @@
 """One ZMTP connection as a sans-IO state machine: greeting, handshake, traffic.
 
-The owner (the engine in reactor.py, or a test) moves bytes: it feeds what it
-read with `receive(data, pos, end)`, writes what `tx` holds and calls
-`sent(n)`, and calls `tick(now)` for heartbeats. Events go to the owner:
-  owner.on_ready(conn)                 handshake finished, peer metadata checked
-  owner.on_frame(more, buf, n)         a data frame (buf[0:n])
-  owner.on_subscription(topic, on)     SUBSCRIBE / CANCEL command from the peer
-  owner.alloc(n)                       a buffer for an n-byte body
-  owner.on_oversize(n)                 a frame bigger than MAXMSGSIZE: True = skip it
-Errors raise ProtocolError; the owner closes the stream and logs the reason.
+The contract has the shape of transports/serial/link.py's Link. The owner
+(the stream engine, the serial driver's channel, or a test) moves bytes and
+time; the connection never touches a socket, a clock or a thread:
+
+    conn = Connection(config, now, sink)
+    conn.receive_data(data, n, now)   # data[0:n] read from the stream
+    out = conn.pending_output()       # bytes to write (empty when idle)
+    conn.output_sent(k, now)          # the stream took k of them
+    conn.tick(now)                    # at conn.next_deadline() (absolute ms, -1: none)
+    ev = conn.next_event()            # a control event, or None
+    conn.send_frame(data, more)       # a data frame, once READY
+
+Data frames go to `sink.on_data(buf, n, more)` as they complete (buf[0:n]
+is the body, a pool slot or a bytes object): the hot path makes no event
+objects. Control events are (kind, value) pairs:
+
+    (EV_READY, None)                  handshake done, peer metadata checked
+    (EV_SUBSCRIPTION, (topic, on))    SUBSCRIBE / CANCEL from the peer
+    (EV_ZAP_REQUEST, frames)          answer with zap_reply(reply_frames)
+    (EV_ERROR, (cause, reason))       fatal: the state is CLOSED; write what
+                                      pending_output() still holds (an ERROR
+                                      command), then close the stream
+
+`state` is GREETING, HANDSHAKE, READY or CLOSED. Nothing outside this class
+touches its buffers or its decoder: a big body can be read straight into
+its place through read_view(least) / view_filled(n, now), and a big frame
+written from the caller's buffer through gather(data, more) /
+gather_sent(n, bufs, now).
 """
+from .. import security
 from .._compat import const, ticks_diff
-from ..constants import SOCKET_TYPE_NAMES
 from ..errors import ProtocolError
-from ..security import mechanism
+from ..security.mechanism import MechanismConfig
 from . import greeting
 from .frames import FLAG_COMMAND, FLAG_MORE, FrameDecoder, header
 
@@ -21,35 +40,29 @@ GREETING = const(0)
 HANDSHAKE = const(1)
 READY = const(2)
 CLOSED = const(3)
+STATE_NAMES = ("GREETING", "HANDSHAKE", "READY", "CLOSED")
 
-# RFC 37 valid pairings by socket type number
-_PEERS = (
-    (0,),  # PAIR
-    (2, 10),  # PUB: SUB, XSUB
-    (1, 9),  # SUB: PUB, XPUB
-    (4, 6),  # REQ: REP, ROUTER
-    (3, 5),  # REP: REQ, DEALER
-    (4, 5, 6),  # DEALER: REP, DEALER, ROUTER
-    (3, 5, 6),  # ROUTER: REQ, DEALER, ROUTER
-    (8,),  # PULL: PUSH
-    (7,),  # PUSH: PULL
-    (2, 10),  # XPUB: SUB, XSUB
-    (1, 9),  # XSUB: PUB, XPUB
-)
+EV_READY = const(1)
+EV_SUBSCRIPTION = const(2)
+EV_ZAP_REQUEST = const(3)
+EV_ERROR = const(4)
+_EV_DATA = const(5)  # a data frame held behind a pending event (never returned)
 
+# what ended a connection (the value of EV_ERROR is (cause, reason))
+CAUSE_PROTOCOL = const(1)  # a malformed or refused handshake or frame
+CAUSE_AUTH = const(2)  # the ZAP handler said no
+CAUSE_HEARTBEAT = const(3)  # the peer went silent
+CAUSE_PEER_ERROR = const(4)  # the peer sent ERROR
 
-def compatible(mine, peer_name):
-    for t in _PEERS[mine]:
-        if SOCKET_TYPE_NAMES[t] == peer_name:
-            return True
-    return False
+_BOXED_COMMAND = const(2)  # flag inside a CURVE MESSAGE box: the payload is a command
+_PING_CONTEXT_MAX = const(16)
 
 
-class Options:
-    """Per-connection settings copied from the socket when the stream opens
+class ConnectionConfig:
+    """Per-connection settings taken from the socket when the stream opens
     (defaults as class attributes: an instance holds only what is set)."""
 
-    socket_type = 0
+    type_name = b"PAIR"  # our Socket-Type
     mechanism = b"NULL"
     as_server = False
     identity = b""
@@ -59,16 +72,23 @@ class Options:
     heartbeat_timeout = -1
     mech_config = None
     peer_address = b""
+    peers = None  # the socket types this one may talk to (names, from the type registry)
+    send_identity = False  # announce Identity in READY (REQ, DEALER, ROUTER)
+    pool = None  # a FramePool for bodies that arrive in pieces
+    copy = None  # copy(dst, doff, src, soff, n): short frames go to pool slots too (a device)
 
 
 class Connection:
-    def __init__(self, owner, opts, now):
-        self.owner = owner
-        self.opts = opts
+    def __init__(self, config, now, sink=None):
+        self.config = config
+        self.sink = sink
         self.state = GREETING
-        self.tx = bytearray(greeting.build(opts.mechanism, opts.as_server))
+        self.tx = bytearray(greeting.build(config.mechanism, config.as_server))
         self.peer_greeting = greeting.GreetingParser()
-        self.decoder = FrameDecoder(self, opts.maxmsgsize)
+        self.decoder = FrameDecoder(self, config.maxmsgsize)
+        if config.copy is not None:  # a device: short frames into pool slots too
+            self.decoder.pool = config.pool
+            self.decoder.copy = config.copy
         self.mech = None
         self.peer_minor = 0
         self.peer_type = b""
@@ -79,44 +99,62 @@ class Connection:
         self.next_ping = -1
         self.ping_sent_at = -1
         self.peer_ttl = 0  # ms, from the peer's PING
-        self.more_in = False  # inside a multipart message being received
-        self.error = None
+        self.events = None  # control events not taken yet (a list only when there are some)
 
     # -- bytes in --------------------------------------------------------
-    def receive(self, data, pos, end, now):
-        """Consume data[pos:end]."""
-        if end > pos:
+    def receive_data(self, data, n, now):
+        """Consume data[0:n]. A fatal error becomes an EV_ERROR event."""
+        if self.state == CLOSED:
+            return
+        if n > 0:
             self.last_rx = now
-        if self.state == GREETING:
-            pos = self.peer_greeting.feed(data, pos, end)
-            if not self.peer_greeting.done:
-                return
-            self._on_greeting()
-        if pos < end:
-            self.decoder.feed(data, pos, end)
+        try:
+            pos = 0
+            if self.state == GREETING:
+                pos = self.peer_greeting.feed(data, 0, n)
+                if not self.peer_greeting.done:
+                    return
+                self._on_greeting()
+            if pos < n:
+                self.decoder.feed(data, pos, n)
+        except ProtocolError as e:
+            self._fail(CAUSE_PROTOCOL, e)
+        except MemoryError:
+            self._fail(CAUSE_PROTOCOL, "out of memory while receiving")
+
+    def read_view(self, least):
+        """Where the rest of a big body may be read directly (a memoryview of
+        at least `least` bytes), or None: then read into a buffer of your own
+        and pass it to receive_data."""
+        if self.state != READY:
+            return None
+        return self.decoder.body_view(least)
+
+    def view_filled(self, n, now):
+        """n bytes were read into read_view()."""
+        self.last_rx = now
+        try:
+            self.decoder.body_filled(n)
+        except ProtocolError as e:
+            self._fail(CAUSE_PROTOCOL, e)
 
     def _on_greeting(self):
         g = self.peer_greeting
+        cfg = self.config
         self.peer_minor = g.minor if g.major == 3 else 1
-        if g.mechanism != self.opts.mechanism:
-            raise ProtocolError(
-                "mechanism mismatch: peer %r, ours %r" % (g.mechanism, self.opts.mechanism)
-            )
+        if g.mechanism != cfg.mechanism:
+            raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (g.mechanism, cfg.mechanism))
         # roles come from our own options: libzmq does not fill in as-server
         # reliably (a CURVE server announces 0), so the byte is not checked
-        meta = [(b"Socket-Type", SOCKET_TYPE_NAMES[self.opts.socket_type])]
-        if self.opts.identity and self.opts.socket_type in (3, 5, 6):
-            meta.append((b"Identity", self.opts.identity))
-        cfg = self.opts.mech_config or mechanism.MechanismConfig()
-        self.mech = mechanism.create(
-            self.opts.mechanism, cfg, self.opts.as_server, meta, self.opts.peer_address
-        )
+        meta = [(b"Socket-Type", cfg.type_name)]
+        if cfg.identity and cfg.send_identity:
+            meta.append((b"Identity", cfg.identity))
+        mcfg = cfg.mech_config or MechanismConfig()
+        self.mech = security.create(cfg.mechanism, mcfg, cfg.as_server, meta, cfg.peer_address)
         self.state = HANDSHAKE
         self.mech.start()
         self._flush_mech()
-        if self.mech.zap_request is not None:  # NULL with a ZAP domain asks at once
-            req, self.mech.zap_request = self.mech.zap_request, None
-            self.owner.on_zap_request(self, req)
+        self._take_zap_request()  # NULL with a ZAP domain asks at once
 
     def _flush_mech(self):
         m = self.mech
@@ -125,32 +163,37 @@ class Connection:
             self.tx += body
         m.out.clear()
 
+    def _take_zap_request(self):
+        req = self.mech.zap_request
+        if req is not None:
+            self.mech.zap_request = None
+            self._event(EV_ZAP_REQUEST, req)
+
     # -- FrameDecoder sink -------------------------------------------------
     def alloc(self, n):
-        return self.owner.alloc(n)
-
-    def on_oversize(self, flags, n):
-        return self.owner.on_oversize(n)
+        pool = self.config.pool
+        if pool is None:
+            return bytearray(n)
+        buf = pool.take(n)
+        if buf is None:
+            raise ProtocolError("no buffer for a %d-byte frame" % n)
+        return buf
 
     def on_frame(self, flags, buf, n):
         if self.state == READY:
-            if flags & FLAG_COMMAND:
-                if self.mech.wraps:
-                    # every command after READY travels inside a box (libzmq
-                    # decodes every frame): a plaintext one is an injection
-                    if _command_name(buf, n) != b"MESSAGE":
-                        raise ProtocolError("unencrypted command on a %s connection" % self.mech.name.decode())
-                    self._on_box(buf, n)
-                    return
-                self._on_command(buf, n)
-                return
-            if self.mech.wraps:
-                # libzmq carries MESSAGE commands in plain frames
+            mech = self.mech
+            if mech.wraps:
+                # libzmq carries MESSAGE in plain frames and every command after
+                # READY inside a box: anything else is an injection
                 if _command_name(buf, n) != b"MESSAGE":
-                    raise ProtocolError("unencrypted data frame on a %s connection" % self.mech.name.decode())
+                    raise ProtocolError("unencrypted frame on a %s connection" % mech.name.decode())
                 self._on_box(buf, n)
-                return
-            self.owner.on_frame(flags & FLAG_MORE, buf, n)  # _on_data, inlined: per frame
+            elif flags & FLAG_COMMAND:
+                self._on_command(buf, n)
+            elif self.events is None:
+                self.sink.on_data(buf, n, flags & FLAG_MORE)
+            else:
+                self._event(_EV_DATA, (buf, n, flags & FLAG_MORE))  # keeps its place after READY
             return
         if self.state != HANDSHAKE:
             raise ProtocolError("frame after close")
@@ -160,37 +203,42 @@ class Connection:
             self.mech.on_command(bytes(buf[:n]) if n != len(buf) else buf)
         finally:
             self._flush_mech()
-        if self.mech.zap_request is not None:
-            self.owner.on_zap_request(self, self.mech.zap_request)
-            self.mech.zap_request = None
+        self._take_zap_request()
         if self.mech.ready:
             self._on_mech_ready()
 
     def _on_box(self, buf, n):
         """A MESSAGE box: a data frame, or a command (flag 0x02) such as SUBSCRIBE or PING."""
         flags, data = self.mech.decode(memoryview(buf)[:n])
-        if flags & 2:
+        if flags & _BOXED_COMMAND:
             self._on_command(data, len(data))
+        elif self.events is None:
+            self.sink.on_data(data, len(data), flags & FLAG_MORE)
         else:
-            self._on_data(flags & FLAG_MORE, data, len(data))
+            self._event(_EV_DATA, (data, len(data), flags & FLAG_MORE))
 
     def zap_reply(self, frames):
-        """The owner hands back the ZAP handler's reply."""
+        """The ZAP handler's reply to an EV_ZAP_REQUEST."""
+        if self.state != HANDSHAKE:
+            return
         try:
-            self.mech.on_zap_reply(frames)
-        finally:
-            self._flush_mech()
-        if self.mech.ready and self.state == HANDSHAKE:
-            self._on_mech_ready()
+            try:
+                self.mech.on_zap_reply(frames)
+            finally:
+                self._flush_mech()
+            if self.mech.ready:
+                self._on_mech_ready()
+        except ProtocolError as e:
+            self._fail(CAUSE_AUTH, e)
 
     def _on_mech_ready(self):
         meta = self.mech.peer_meta
         st = meta.get(b"socket-type", b"")
-        if not compatible(self.opts.socket_type, st):
+        peers = self.config.peers
+        if peers is None or st not in peers:
             self._send_error(b"Invalid socket type")
             raise ProtocolError(
-                "peer socket type %r cannot talk to %s"
-                % (st, SOCKET_TYPE_NAMES[self.opts.socket_type].decode())
+                "peer socket type %r cannot talk to %s" % (st, self.config.type_name.decode())
             )
         ident = meta.get(b"identity", b"")
         if len(ident) > 255 or (ident and ident[0] == 0):
@@ -199,12 +247,9 @@ class Connection:
         self.peer_identity = ident
         self.peer_meta = meta
         self.state = READY
-        if self.opts.heartbeat_ivl > 0:
+        if self.config.heartbeat_ivl > 0:
             self.next_ping = 0  # ping at the first tick
-        self.owner.on_ready(self)
-
-    def _on_data(self, more, buf, n):
-        self.owner.on_frame(more, buf, n)
+        self._event(EV_READY, None)
 
     def _on_command(self, buf, n):
         ln = buf[0] if n else 0
@@ -216,23 +261,73 @@ class Connection:
                 raise ProtocolError("malformed PING")
             ttl = (buf[1 + ln] << 8) | buf[2 + ln]
             self.peer_ttl = ttl * 100
-            ctx = bytes(buf[3 + ln : min(n, 3 + ln + 16)])
+            ctx = bytes(buf[3 + ln : min(n, 3 + ln + _PING_CONTEXT_MAX)])
             self._send_command(b"\x04PONG" + ctx)
         elif name == b"PONG":
             self.ping_sent_at = -1
         elif name == b"SUBSCRIBE":
-            self.owner.on_subscription(bytes(buf[1 + ln : n]), True)
+            self._event(EV_SUBSCRIPTION, (bytes(buf[1 + ln : n]), True))
         elif name == b"CANCEL":
-            self.owner.on_subscription(bytes(buf[1 + ln : n]), False)
+            self._event(EV_SUBSCRIPTION, (bytes(buf[1 + ln : n]), False))
         elif name == b"ERROR":
             r = bytes(buf[2 + ln : n]) if n > 1 + ln else b""
             raise ProtocolError("peer sent ERROR: %s" % r.decode("utf-8", "replace"))
         # unknown commands are ignored, as RFC 37 allows
 
+    # -- events -------------------------------------------------------------
+    def _event(self, kind, value):
+        if self.events is None:
+            self.events = []
+        self.events.append((kind, value))
+
+    def next_event(self):
+        """-> the oldest control event (kind, value) not taken yet, or None.
+
+        Data frames that arrived after a pending event (those behind READY in
+        the same read) wait in the queue with it, and go to the sink here,
+        once the owner has taken the event before them."""
+        ev = self.events
+        while ev:
+            e = ev.pop(0)
+            if e[0] != _EV_DATA:
+                if not ev:
+                    self.events = None
+                return e
+            v = e[1]
+            self.sink.on_data(v[0], v[1], v[2])
+        self.events = None
+        return None
+
+    def _fail(self, cause, why):
+        if self.state == CLOSED:
+            return
+        self.state = CLOSED
+        reason = str(why)
+        if cause == CAUSE_PROTOCOL and reason.startswith("peer sent ERROR"):
+            cause = CAUSE_PEER_ERROR
+        self._event(EV_ERROR, (cause, reason))
+
+    def close(self):
+        """The owner closes the stream: no more input or events."""
+        self.state = CLOSED
+
     # -- bytes out -------------------------------------------------------
+    def pending_output(self):
+        """The bytes waiting to be written (a bytearray; empty when idle)."""
+        return self.tx
+
+    def output_sent(self, n, now):
+        """The stream took the first n bytes of pending_output()."""
+        tx = self.tx
+        if n >= len(tx):
+            tx[:] = b""  # MicroPython bytearrays have no slice deletion
+        else:
+            tx[:n] = b""
+        self.last_tx = now
+
     def _send_command(self, body):
         if self.mech is not None and self.mech.wraps and self.state == READY:
-            self.send_frame(body, 2)
+            self._send(body, _BOXED_COMMAND)
             return
         self.tx += header(FLAG_COMMAND, len(body))
         self.tx += body
@@ -244,22 +339,55 @@ class Connection:
         except Exception:
             pass
 
-    def send_frame(self, data, flags):
-        """Queue one data frame (flags: bit 0 MORE; 2 = command inside MESSAGE)."""
+    def send_frame(self, data, more):
+        """Queue one data frame (more: 1 when more frames of the message follow)."""
         if self.mech.wraps:
-            # libzmq sends MESSAGE in a plain frame (flags 0) and expects the same
-            body = self.mech.encode(flags, data)
-            self.tx += header(0, len(body))
-            self.tx += body
+            self._send(data, more & FLAG_MORE)
+            return
+        tx = self.tx
+        n = len(data)
+        if n < 256:  # the header byte by byte: no bytes object per frame
+            tx.append(more & FLAG_MORE)
+            tx.append(n)
         else:
-            tx = self.tx
-            n = len(data)
-            if n < 256:  # the header byte by byte: no bytes object per frame
-                tx.append(flags & FLAG_MORE)
-                tx.append(n)
-            else:
-                tx += header(flags & FLAG_MORE, n)
+            tx += header(more & FLAG_MORE, n)
+        tx += data
+
+    def _send(self, data, flags):
+        # libzmq sends MESSAGE in a plain frame (flags 0) and expects the same
+        body = self.mech.encode(flags, data)
+        self.tx += header(0, len(body))
+        self.tx += body
+
+    def gather(self, data, more):
+        """Buffers that write a big data frame straight from `data` after what
+        is queued (for a stream with scatter/gather writes), or None when the
+        frame must be queued with send_frame (the mechanism boxes it)."""
+        if self.mech.wraps:
+            return None
+        hdr = header(more & FLAG_MORE, len(data))
+        return (self.tx, hdr, data) if self.tx else (hdr, data)
+
+    def gather_sent(self, n, bufs, now):
+        """n bytes of gather()'s buffers were written: what is left is queued."""
+        tx = self.tx
+        if len(bufs) == 3:
+            old = len(tx)
+            if n < old:
+                self.output_sent(n, now) if n else None
+                tx += bufs[1]
+                tx += bufs[2]
+                return
+            if old:
+                self.output_sent(old, now)
+            n -= old
+        hdr, data = bufs[-2], bufs[-1]
+        if n < len(hdr):
+            tx += hdr[n:]
             tx += data
+        elif n - len(hdr) < len(data):
+            tx += memoryview(data)[n - len(hdr) :]
+        self.last_tx = now
 
     def send_subscription(self, topic, on):
         """SUBSCRIBE/CANCEL in the form the peer's version expects."""
@@ -268,42 +396,41 @@ class Connection:
         else:
             self.send_frame((b"\x01" if on else b"\x00") + topic, 0)
 
-    def sent(self, n, now):
-        self.tx[:n] = b""  # MicroPython bytearrays have no slice deletion
-        self.last_tx = now
-
     # -- timers ------------------------------------------------------------
     def tick(self, now):
-        """Heartbeats: send PING, detect a silent peer. Raises ProtocolError on timeout."""
+        """Heartbeats: send PING, detect a silent peer (an EV_ERROR)."""
         if self.state != READY:
             return
-        o = self.opts
-        if o.heartbeat_ivl > 0:
+        cfg = self.config
+        if cfg.heartbeat_ivl > 0:
             if self.next_ping == 0 or ticks_diff(now, self.next_ping) >= 0:
-                ttl = o.heartbeat_ttl // 100 if o.heartbeat_ttl > 0 else 0
+                ttl = cfg.heartbeat_ttl // 100 if cfg.heartbeat_ttl > 0 else 0
                 self._send_command(b"\x04PING" + bytes(((ttl >> 8) & 0xFF, ttl & 0xFF)))
                 if self.ping_sent_at < 0:
                     self.ping_sent_at = now
-                self.next_ping = now + o.heartbeat_ivl
-            timeout = o.heartbeat_timeout if o.heartbeat_timeout >= 0 else o.heartbeat_ivl
+                self.next_ping = now + cfg.heartbeat_ivl
             if self.ping_sent_at >= 0 and ticks_diff(self.last_rx, self.ping_sent_at) >= 0:
                 self.ping_sent_at = -1  # any traffic counts as liveness
+            timeout = self._hb_timeout()
             if self.ping_sent_at >= 0 and ticks_diff(now, self.ping_sent_at) > timeout:
-                raise ProtocolError("heartbeat timeout: no traffic for %d ms" % timeout)
+                self._fail(CAUSE_HEARTBEAT, "heartbeat timeout: no traffic for %d ms" % timeout)
+                return
         if self.peer_ttl > 0 and ticks_diff(now, self.last_rx) > self.peer_ttl:
-            raise ProtocolError("peer heartbeat TTL of %d ms expired" % self.peer_ttl)
+            self._fail(CAUSE_HEARTBEAT, "peer heartbeat TTL of %d ms expired" % self.peer_ttl)
+
+    def _hb_timeout(self):
+        cfg = self.config
+        return cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
 
     def next_deadline(self):
         """Earliest time tick() has work, or -1."""
         if self.state != READY:
             return -1
         d = -1
-        if self.opts.heartbeat_ivl > 0:
+        if self.config.heartbeat_ivl > 0:
             d = self.next_ping
             if self.ping_sent_at >= 0:
-                t = self.ping_sent_at + (
-                    self.opts.heartbeat_timeout if self.opts.heartbeat_timeout >= 0 else self.opts.heartbeat_ivl
-                ) + 1
+                t = self.ping_sent_at + self._hb_timeout() + 1
                 d = t if d < 0 or t < d else d
         if self.peer_ttl > 0:
             t = self.last_rx + self.peer_ttl + 1

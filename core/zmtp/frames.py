@@ -16,7 +16,6 @@ FLAG_COMMAND = const(4)
 _ST_FLAGS = const(0)
 _ST_SIZE = const(1)
 _ST_BODY = const(2)
-_ST_SKIP = const(3)
 _PREALLOC_MAX = const(1 << 20)
 
 
@@ -25,23 +24,6 @@ def header(flags, size):
     if size < 256:
         return bytes((flags, size))
     return bytes((flags | FLAG_LONG,)) + size.to_bytes(8, "big")
-
-
-def header_into(buf, flags, size):
-    """Write the header into buf (>= 9 bytes) without allocating; return its length."""
-    if size < 256:
-        buf[0] = flags
-        buf[1] = size
-        return 2
-    buf[0] = flags | FLAG_LONG
-    for i in range(8, 0, -1):
-        buf[i] = size & 0xFF
-        size >>= 8
-    return 9
-
-
-def frame(flags, body):
-    return header(flags, len(body)) + body
 
 
 _scan = None  # a port's batch frame scanner (ports/cpython/zmtpfast.py), or None
@@ -60,8 +42,8 @@ class FrameDecoder:
     sink.on_frame(flags, buf, n): a data or command frame whose body is
     buf[0:n]; buf comes from sink.alloc(n) (a pool slot or heap buffer) or
     is a fresh bytes object when the whole frame sat in the chunk.
-    sink.on_oversize(flags, n): a frame bigger than the limits; return True
-    to skip its body (drop policy) or raise to close the connection.
+    A frame bigger than the limits raises ProtocolError (libzmq closes the
+    connection on a frame over MAXMSGSIZE).
     """
 
     def __init__(self, sink, limit=-1, command_limit=65536 + 64):
@@ -82,15 +64,12 @@ class FrameDecoder:
         self.copy = None
 
     def _check(self, flags, size):
-        """-> 1 to receive the body, 0 to skip it. Raise to refuse."""
+        """Refuse a frame over the limits before anything is allocated for it."""
         if flags & FLAG_COMMAND:
             if size > self.command_limit:
                 raise ProtocolError("command frame of %d bytes exceeds limit" % size)
         elif self.limit >= 0 and size > self.limit:
-            if self.sink.on_oversize(flags, size):
-                return 0
             raise ProtocolError("frame of %d bytes exceeds MAXMSGSIZE %d" % (size, self.limit))
-        return 1
 
     def feed(self, data, pos, end):
         """Consume data[pos:end] entirely; frames go to the sink as they complete."""
@@ -120,8 +99,8 @@ class FrameDecoder:
                 pos += 1
                 # fast path: a short frame wholly inside this chunk
                 if end - pos >= size:
-                    if self._check(flags, size):
-                        sink.on_frame(flags, self._body(flags, data, pos, size), size)
+                    self._check(flags, size)
+                    sink.on_frame(flags, self._body(flags, data, pos, size), size)
                     pos += size
                     continue
                 self._start_body(size)
@@ -136,13 +115,13 @@ class FrameDecoder:
                     size = self.size
                     # a long frame under 256 bytes is accepted, as libzmq does
                     if end - pos >= size:
-                        if self._check(self.flags, size):
-                            sink.on_frame(self.flags, self._body(self.flags, data, pos, size), size)
+                        self._check(self.flags, size)
+                        sink.on_frame(self.flags, self._body(self.flags, data, pos, size), size)
                         pos += size
                         self.state = _ST_FLAGS
                         continue
                     self._start_body(size)
-            elif st == _ST_BODY:
+            else:  # _ST_BODY
                 take = min(end - pos, self.size - self.got)
                 if self.grow:
                     self.body += memoryview(data)[pos : pos + take]
@@ -159,12 +138,6 @@ class FrameDecoder:
                     sink.on_frame(self.flags, body, self.size)
                     if scan is not None:
                         pos = scan(self, data, pos, end)
-            else:  # _ST_SKIP
-                take = min(end - pos, self.size - self.got)
-                self.got += take
-                pos += take
-                if self.got == self.size:
-                    self.state = _ST_FLAGS
 
     def _body(self, flags, data, pos, size):
         """A frame body that sat whole in the chunk: a pool slot when one is
@@ -195,9 +168,7 @@ class FrameDecoder:
     def _start_body(self, size):
         self.got = 0
         self.size = size
-        if not self._check(self.flags, size):
-            self.state = _ST_SKIP if size else _ST_FLAGS
-            return
+        self._check(self.flags, size)
         if size == 0:
             self.state = _ST_FLAGS
             self.sink.on_frame(self.flags, b"", 0)

@@ -26,6 +26,7 @@ query (`serial://dev?baud=115200&mtu=256&window=4&timeout_ms=3000`).
 from ... import constants as C
 from ..._compat import ticks_diff, ticks_ms
 from ...errors import ZMQError
+from ..connecter import Redialer
 from ..stream import Engine
 from .channel import OPEN, LinkError
 from .link import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
@@ -367,23 +368,23 @@ class SerialLink:
             ch = s.ch
             if ch.rx_count and e.reading:
                 e.on_event(True, False, False)
-            if e.active and e.conn.tx and ch.writable:
+            if e.active and e.has_output() and ch.writable:
                 e.on_event(False, True, False)
 
     # -- channels ------------------------------------------------------------------
-    def engine_on(self, sock, ch, origin, peer, accepted):
+    def engine_on(self, sock, ch, origin, peer, session=None):
+        """A ZMTP connection on channel ch (session: a connecter's, or a new one)."""
         s = ChannelStream(self, ch)
         self.streams.append(s)
         try:
-            opts = sock.connection_options(accepted, peer)
-            e = Engine(sock, s, opts, origin, peer)
+            config = sock.connection_config(origin is None, peer)
+            e = Engine(session or sock.new_session(peer), s, config, origin)
         except MemoryError:
             self.forget(s)
             ch.close()
             self.ctx.log("edgezmq: %s: no memory for a connection: refused" % self.address)
             return None
         s.engine = e
-        sock.engines.add(e)
         return e
 
     def forget(self, s):
@@ -451,17 +452,15 @@ class _Drain:
 
     def __init__(self, link):
         self.h = link
-        self.conn = self
 
     @property
     def active(self):
         return not self.h.closed
 
-    @property
-    def tx(self):
+    def has_output(self):
         return self.h.closing and not self.h.drained()
 
-    def close(self):
+    def close(self, reason=None):
         if self.h.closing:
             self.h.close()
 
@@ -479,7 +478,7 @@ class SerialListener:
 
     def accept(self, ch):
         self.sock.monitor_event(C.EVENT_ACCEPTED, self.address, -1)
-        self.h.engine_on(self.sock, ch, None, "%s#%d" % (self.address, ch.id & 0x7F), True)
+        self.h.engine_on(self.sock, ch, None, "%s#%d" % (self.address, ch.id & 0x7F))
 
     def close(self):
         if not self.active:
@@ -489,17 +488,12 @@ class SerialListener:
         self.sock.monitor_event(C.EVENT_CLOSED, self.address, -1)
 
 
-class SerialConnecter:
+class SerialConnecter(Redialer):
     """connect(serial://...): a channel while the link is up, reopened after a reset."""
 
     def __init__(self, sock, link, address):
-        self.sock = sock
+        super().__init__(sock, address)
         self.h = link
-        self.address = address
-        self.closed = False
-        self.engine = None
-        self.timer = None
-        self.ivl = sock.options.reconnect_ivl
         link.connecters.append(self)
         if link.link.established:
             self.dial()
@@ -509,7 +503,6 @@ class SerialConnecter:
             self.dial()
 
     def dial(self):
-        self.timer = None
         if self.closed or self.engine is not None:
             return
         h = self.h
@@ -518,43 +511,17 @@ class SerialConnecter:
         try:
             ch = h.link.open_channel()
         except LinkError as e:
-            self.sock.ctx.log("edgezmq: %s: cannot open a channel: %s" % (self.address, e))
+            self.ctx.log("edgezmq: %s: cannot open a channel: %s" % (self.address, e))
             self.retry()
             return
-        self.engine = h.engine_on(self.sock, ch, self, self.address, False)
+        self.engine = h.engine_on(self.sock, ch, self, self.address, self.session)
         if self.engine is None:
             self.retry()
             return
         self.sock.monitor_event(C.EVENT_CONNECTED, self.address, -1)
         h.kick()
 
-    def on_connected(self):
-        self.ivl = self.sock.options.reconnect_ivl
-
-    def on_engine_closed(self, engine):
-        self.engine = None
-        self.retry()
-
-    def retry(self):
-        if self.closed or self.timer is not None:
-            return
-        ivl = self.sock.options.reconnect_ivl
-        if ivl < 0:
-            return
-        delay = self.ivl
-        imax = self.sock.options.reconnect_ivl_max
-        if imax > ivl:
-            self.ivl = min(self.ivl * 2, imax)
-        self.sock.monitor_event(C.EVENT_CONNECT_RETRIED, self.address, delay)
-        self.timer = self.sock.ctx.reactor.call_later(delay, self.dial)
-
     def close(self):
-        self.closed = True
-        if self.timer is not None:
-            self.timer.cancel()
-            self.timer = None
+        e = super().close()
         self.h.release(self, self.sock.options.linger)
-        e, self.engine = self.engine, None
-        if e is not None:
-            e.origin = None
         return e

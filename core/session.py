@@ -1,0 +1,236 @@
+"""Sessions: one peer as a socket's pattern sees it (libzmq's session_base and pipe).
+
+A Pipe has an inbound FrameQueue bounded by RCVHWM (whole messages) and an
+outbound side bounded by SNDHWM. Patterns only call the methods of Pipe:
+can_send, write, send_subscription, consumed, pending, close.
+
+A Session is the pipe of a stream peer (tcp, ipc, serial). It owns the pipe
+across the connections that come and go under it: the engine of the
+current connection only moves bytes between its stream and its Connection.
+- A socket that connects gets its session at once when its type queues on
+  connect (IMMEDIATE=0, libzmq's default): messages sent before the peer is
+  there, or while it reconnects, wait in the session (up to SNDHWM) and go
+  out when the next connection is ready. Other sessions (IMMEDIATE=1, an
+  accepted connection) join the pattern when their handshake succeeds and
+  leave it with their connection.
+- Statistics and monitor events of its connections are counted here.
+"""
+from . import constants as C
+from .pool import FrameQueue
+
+GATHER = 65536  # data frames this big are written from the caller's buffer (Engine.write_frame)
+
+
+class Pipe:
+    """What a pattern sees of one peer."""
+
+    connected = True  # a live transport under it (a session between connections is not)
+
+    def __init__(self, sock):
+        self.sock = sock
+        self.inq = FrameQueue()
+        self.identity = b""
+        self.active = True  # attached to the pattern
+        self.peer_minor = 1
+        self.peer_identity = b""
+        self.user_id = b""
+        self.peer_address = ""
+        self.subs = None  # PUB/XPUB: this subscriber's topics
+        self.peer_meta = None  # the peer's READY metadata (Frame.get)
+
+
+class Session(Pipe):
+    connected = False
+
+    def __init__(self, sock, address, persistent):
+        super().__init__(sock)
+        self.peer_address = address
+        self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
+        self.active = False
+        self.engine = None  # the engine of the current connection, once READY
+        self.conn = None
+        self.outq = None  # frames sent while no connection is ready (a FrameQueue when used)
+        self.out_more = False  # inside a multipart message being sent
+        self.drop_rest = False  # the connection died mid-message: drop the tail
+        self._reset_counts()
+
+    def _reset_counts(self):
+        self.ends = []  # absolute byte offsets where the messages queued on the connection end
+        self.queued = 0  # bytes queued on the connection since it became ready
+        self.written = 0
+
+    # -- the connection under it (called by the engine) ------------------------
+    def connection_ready(self, engine, conn):
+        """The handshake succeeded. -> False when the socket refuses this peer."""
+        sock = self.sock
+        self.engine = engine
+        self.conn = conn
+        self.peer_minor = conn.peer_minor
+        self.peer_identity = conn.peer_identity
+        self.user_id = conn.mech.user_id
+        self.peer_meta = conn.peer_meta
+        self._reset_counts()
+        self.queued = len(conn.pending_output())  # handshake leftovers
+        self.connected = True
+        if not self.active:
+            if sock.closed or not sock.pattern.attach(self):
+                self.engine = self.conn = None
+                self.connected = False
+                return False
+            self.active = True
+        else:
+            self._flush_outq()
+            sock.pattern.pipe_ready(self)
+        sock.monitor_event(C.EVENT_HANDSHAKE_SUCCEEDED, self.peer_address, engine.fd)
+        _count(sock, "connects", 1)
+        sock.ctx.wake_waiters()
+        return True
+
+    def connection_lost(self, engine, event, reason):
+        """The engine closed (event: the monitor event that says why)."""
+        sock = self.sock
+        if engine is not self.engine:  # never got to READY
+            if event != C.EVENT_DISCONNECTED:
+                _count(sock, "handshake_failures", 1)
+            sock.monitor_event(event, self.peer_address, 0)
+            return
+        if event != C.EVENT_DISCONNECTED:
+            sock.monitor_event(event, self.peer_address, 0)
+        _count(sock, "disconnects", 1)
+        lost = len(self.ends)  # queued for the peer, not fully written
+        if lost:
+            _count(sock, "dropped_linger" if sock.closed else "dropped_disconnect", lost)
+        self.engine = self.conn = None
+        self.connected = False
+        self._reset_counts()
+        if self.out_more:
+            self.drop_rest = True  # the rest of that message must not reach the next peer
+        if self.inq.partial:
+            _count(sock, "dropped_disconnect", 1)  # a message cut short by the peer
+            self.inq.drop_partial(sock.ctx.pool)
+        sock.monitor_event(C.EVENT_DISCONNECTED, self.peer_address, engine.fd)
+        if not self.persistent or sock.closed:
+            self._detach()
+        else:
+            sock.ctx.wake_waiters()
+
+    def _detach(self):
+        if self.active:
+            self.active = False
+            self.sock.pattern.detach(self)
+            self.sock.ctx.wake_waiters()
+
+    def on_data(self, buf, n, more):
+        """A data frame from the connection (the hot path)."""
+        sock = self.sock
+        if sock.closed:
+            sock.ctx.pool.give(buf)  # lingering after close: input is discarded
+            return
+        sock.pattern.on_pipe_frame(self, more, buf, n)
+
+    def on_subscription(self, topic, on):
+        if self.active:
+            self.sock.pattern.on_subscription(self, topic, on)
+
+    # -- flow control ------------------------------------------------------------
+    def consumed(self):
+        """The application took a message: resume a paused reader at half RCVHWM."""
+        e = self.engine
+        if e is not None and not e.reading:
+            hwm = self.sock.options.rcvhwm
+            if hwm <= 0 or self.inq.msgs <= hwm >> 1:
+                e.pause_reading(False)
+
+    def check_hwm(self):
+        """Stop reading from the connection while RCVHWM messages wait."""
+        e = self.engine
+        if e is not None:
+            hwm = self.sock.options.rcvhwm
+            e.pause_reading(hwm > 0 and self.inq.msgs >= hwm)
+
+    def can_send(self):
+        if not self.active:
+            return False
+        hwm = self.sock.options.sndhwm
+        if hwm <= 0:
+            return True
+        if self.conn is not None:
+            return len(self.ends) < hwm
+        q = self.outq
+        return q is None or q.msgs < hwm
+
+    # -- sending ------------------------------------------------------------
+    def write(self, data, more):
+        if self.drop_rest:
+            if not more:  # the message cut by a disconnect is lost, and counted
+                self.drop_rest = False
+                _count(self.sock, "dropped_disconnect", 1)
+            return
+        self.out_more = bool(more)
+        conn = self.conn
+        if conn is None:  # queued until a connection is ready (IMMEDIATE=0)
+            q = self.outq
+            if q is None:
+                q = self.outq = FrameQueue()
+            q.push(bytes(data), len(data), more)
+            return
+        if len(data) >= GATHER and self.engine.write_frame(data, more):
+            return
+        before = len(conn.pending_output())
+        conn.send_frame(data, more)
+        self.queued += len(conn.pending_output()) - before
+        if not more:
+            self.ends.append(self.queued)
+            self.engine.flush_soon()
+
+    def wrote_direct(self, size, more, n):
+        """Engine.write_frame sent a frame of `size` bytes (n of them already written)."""
+        self.queued += size
+        if not more:
+            self.ends.append(self.queued)
+        if n:
+            self.on_sent(n)
+
+    def _flush_outq(self):
+        q = self.outq
+        if q is None:
+            return
+        self.outq = None
+        while q.count:
+            buf, n, more = q.pop()
+            self.write(buf, more)
+        self.engine.flush()
+
+    def send_subscription(self, topic, on):
+        conn = self.conn
+        if conn is None:
+            return  # sent with the others when a connection is ready (Sub.attach)
+        before = len(conn.pending_output())
+        conn.send_subscription(topic, on)
+        self.queued += len(conn.pending_output()) - before
+        self.engine.flush()
+
+    def on_sent(self, n):
+        """The engine wrote n more bytes of the connection's output."""
+        self.written += n
+        ends = self.ends
+        while ends and ends[0] <= self.written:
+            ends.pop(0)  # not `del ends[:k]`: a slice object per call on MicroPython
+
+    def pending(self):
+        """Whole messages not yet written."""
+        q = self.outq
+        return len(self.ends) + (q.msgs if q is not None else 0)
+
+    def close(self, reason=None):
+        """Drop this peer: its connection ends and the pattern forgets it."""
+        self.persistent = False
+        e = self.engine
+        if e is not None:
+            e.close(reason)
+        self._detach()
+
+
+def _count(sock, key, n):
+    st = sock.stats
+    st[key] = st.get(key, 0) + n
