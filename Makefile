@@ -9,7 +9,7 @@ MPY_BOARDS := unix rp2 esp32
 MPY_STUBS := 1.29.0
 STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 
-.PHONY: demo test lint typecheck bench soak hw-test bundle clean
+.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -27,7 +27,14 @@ demo: $(STAMP)
 test: $(STAMP) typecheck
 	$(BIN)/ruff check core ports tests hw-tests benchmarks
 	$(BIN)/python -m pytest -q
-	EDGEZMQ_PURE=1 $(BIN)/python -m pytest -q  # the pure-Python fallback passes the same suite
+	# the pure-Python fallback, on the tests of what the cffi fast paths replace
+	# (marked fastpath: frame scanning, topic matching, serial stuffing/CRC)
+	EDGEZMQ_PURE=1 $(BIN)/python -m pytest -q -m fastpath tests
+
+# tests/unit: no sockets, no MicroPython, no peers (codec, mechanisms, serial link
+# simulations, fast-path equivalence, portability): seconds, for every edit
+unit: $(STAMP)
+	$(BIN)/python -m pytest -q tests/unit
 
 $(STUBS_STAMP): | $(STAMP)
 	for b in $(MPY_BOARDS); do rm -rf $(STUBS)/$$b && $(BIN)/pip install -q --target $(STUBS)/$$b --no-deps \

@@ -57,6 +57,7 @@ class Socket:
         r(self, "sending_more", False)
         r(self, "last_endpoint", b"")
         r(self, "monitors", [])
+        r(self, "_config", None)  # the connections' shared ConnectionConfig (connection_config)
         # delivery counters (docs/reliability.md); dropped_hwm is the pattern's
         r(self, "stats", {
             "sent": 0, "received": 0, "dropped_linger": 0, "dropped_disconnect": 0, "connects": 0,
@@ -90,6 +91,7 @@ class Socket:
     def setsockopt(self, option, value):
         self._check_open()
         with self.ctx.lock:
+            _setraw(self, "_config", None)  # connections made from now on see the change
             if option == _SUBSCRIBE or option == _UNSUBSCRIBE:
                 if self.socket_type != _SUB and self.socket_type != _XSUB:
                     raise ZMQError(_EINVAL, "only SUB sockets subscribe")
@@ -167,8 +169,13 @@ class Socket:
             return None
         return self.new_session(address, True)
 
-    def connection_config(self, accepted, peer):
-        """What a new connection takes from this socket's options."""
+    def connection_config(self):
+        """What a new connection takes from this socket's options: one object
+        shared by its connections until an option changes (NULL without ZAP;
+        the other mechanisms look at the context's ZAP handler each time)."""
+        c = self._config
+        if c is not None:
+            return c
         from .zmtp.connection import ConnectionConfig
 
         o = self.options
@@ -187,7 +194,6 @@ class Socket:
         c.heartbeat_ivl = o.heartbeat_ivl
         c.heartbeat_ttl = o.heartbeat_ttl
         c.heartbeat_timeout = o.heartbeat_timeout
-        c.peer_address = peer.encode() if isinstance(peer, str) else peer
         c.pool = ctx.pool
         if getattr(ctx.port, "pool_small_frames", False) and o.mechanism != _CURVE:
             c.copy = ctx.port.copy  # short frames into pool slots: no allocation per message
@@ -208,6 +214,8 @@ class Socket:
             if o.mechanism == _CURVE:
                 m.crypto = ctx.port.crypto()
             c.mech_config = m
+        else:
+            _setraw(self, "_config", c)
         return c
 
     def monitor_event(self, event, address, value):

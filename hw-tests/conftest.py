@@ -27,6 +27,7 @@ import pytest
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(os.path.dirname(HERE), "tests"))  # tests/support.py, tests/ptyrelay.py
 
 from hwrig import Rig  # noqa: E402
 

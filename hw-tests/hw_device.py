@@ -128,7 +128,9 @@ if __name__ == "__main__" and len(sys.argv) > 2:
 
 def heap_profile(ep):
     """MEM lines: what the serial path costs on the heap (virtual device)."""
-    from edgezmq import errors  # noqa: F401  (what any connection loads, tcp too)
+    # what any connection loads, tcp too
+    from edgezmq import errors, session  # noqa: F401
+    from edgezmq.transports import connecter  # noqa: F401
 
     gc.collect()
     base = gc.mem_alloc()

@@ -2,8 +2,6 @@
 gateway and device processes, the virtual device and a real board. See conftest.py."""
 import os
 import queue
-import shutil
-import socket
 import subprocess
 import sys
 import threading
@@ -17,22 +15,10 @@ sys.path.insert(0, os.path.join(ROOT, "tests"))
 sys.path.insert(0, ROOT)
 
 from ptyrelay import PtyCable  # noqa: E402
+from support import LONG_TIMEOUT, free_port, micropython_binary  # noqa: E402,F401 (the tests import them from here)
 
 PY = sys.executable
-T = 30.0  # seconds: generous for loaded CI machines
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
-
-
-def micropython_binary():
-    p = os.path.join(ROOT, ".venv", "bin", "micropython")
-    return p if os.path.exists(p) else shutil.which("micropython")
+T = LONG_TIMEOUT  # seconds: generous for loaded CI machines
 
 
 class Lines:

@@ -42,6 +42,9 @@ def pytest_configure(config):
     default_port()
     config.addinivalue_line("markers", "soak: long runs, only with --run-soak")
     config.addinivalue_line("markers", "micropython: runs the MicroPython unix port")
+    config.addinivalue_line(
+        "markers", "fastpath: exercises code the cffi fast paths replace (frame scanning, topic "
+        "matching, serial stuffing/CRC); `make test` runs these again with EDGEZMQ_PURE=1")
 
 
 def pytest_addoption(parser):
@@ -60,7 +63,7 @@ def pytest_collection_modifyitems(config, items):
 
 @pytest.fixture(scope="session")
 def mp_bundle(tmp_path_factory):
-    """The device package as .mpy (tests/peers/mp_peer.py compiled in) for
+    """The device package as .mpy (tests/micropython/mp_peer.py compiled in) for
     tests that run edgezmq in the MicroPython unix port; skips without it."""
     import os
     import subprocess
@@ -72,7 +75,7 @@ def mp_bundle(tmp_path_factory):
     out = str(tmp_path_factory.mktemp("mp_bundle"))
     tool = cmd_bundle.find_mpy_cross()
     cmd_bundle.build(out, mpy=tool is not None)
-    src = os.path.join(ROOT, "tests", "peers", "mp_peer.py")
+    src = os.path.join(ROOT, "tests", "micropython", "mp_peer.py")
     if tool is not None:
         subprocess.run([tool, "-o", os.path.join(out, "mp_peer.mpy"), src], check=True)
     else:

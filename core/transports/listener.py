@@ -45,7 +45,7 @@ class Listener:
             stream, peer = got
             try:
                 sock.monitor_event(C.EVENT_ACCEPTED, self.address, stream.fileno())
-                Engine(sock.new_session(peer), stream, sock.connection_config(True, peer), None)
+                Engine(sock.new_session(peer), stream, sock.connection_config(), None)
             except MemoryError:
                 # a device out of heap refuses this peer and keeps serving the others
                 refuse(self.ctx, stream, "no memory for a connection from %s" % peer)

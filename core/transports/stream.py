@@ -42,7 +42,7 @@ class Engine:
         self.pobj = stream
         # scatter/gather writes when the port has them and the stream is a socket
         self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
-        self.conn = Connection(config, ticks_ms(), session)
+        self.conn = Connection(config, ticks_ms(), session, session.peer_address)
         self.timer = None  # handshake deadline, then heartbeats
         if sock.options.handshake_ivl > 0:
             self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)

@@ -71,7 +71,6 @@ class ConnectionConfig:
     heartbeat_ttl = 0
     heartbeat_timeout = -1
     mech_config = None
-    peer_address = b""
     peers = None  # the socket types this one may talk to (names, from the type registry)
     send_identity = False  # announce Identity in READY (REQ, DEALER, ROUTER)
     pool = None  # a FramePool for bodies that arrive in pieces
@@ -79,8 +78,9 @@ class ConnectionConfig:
 
 
 class Connection:
-    def __init__(self, config, now, sink=None):
+    def __init__(self, config, now, sink=None, peer_address=b""):
         self.config = config
+        self.peer_address = peer_address  # for the mechanism (ZAP's address)
         self.sink = sink
         self.state = GREETING
         self.tx = bytearray(greeting.build(config.mechanism, config.as_server))
@@ -115,6 +115,7 @@ class Connection:
                 if not self.peer_greeting.done:
                     return
                 self._on_greeting()
+            self.peer_greeting = None  # its 64-byte buffer is not needed any more
             if pos < n:
                 self.decoder.feed(data, pos, n)
         except ProtocolError as e:
@@ -150,7 +151,10 @@ class Connection:
         if cfg.identity and cfg.send_identity:
             meta.append((b"Identity", cfg.identity))
         mcfg = cfg.mech_config or MechanismConfig()
-        self.mech = security.create(cfg.mechanism, mcfg, cfg.as_server, meta, cfg.peer_address)
+        peer = self.peer_address
+        if isinstance(peer, str):
+            peer = peer.encode()
+        self.mech = security.create(cfg.mechanism, mcfg, cfg.as_server, meta, peer)
         self.state = HANDSHAKE
         self.mech.start()
         self._flush_mech()

@@ -2,7 +2,7 @@
 
 MicroPython boards have no libsodium, so CURVE needs these primitives in
 Python. Results are byte-identical to libsodium's (crypto_box_beforenm,
-crypto_box_easy_afternm, crypto_secretbox_easy); tests/test_crypto.py checks
+crypto_box_easy_afternm, crypto_secretbox_easy); tests/unit/test_crypto.py checks
 that against pynacl on CPython and under the MicroPython unix port.
 
 Salsa20 works on 32-bit words (small ints on 64-bit hosts), Poly1305 and

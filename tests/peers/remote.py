@@ -76,7 +76,7 @@ class Peer:
 
 
 def micropython_peer(bundle, heap="256K"):
-    """edgezmq in the MicroPython unix port (tests/peers/mp_peer.py, compiled
+    """edgezmq in the MicroPython unix port (tests/micropython/mp_peer.py, compiled
     into the bundle as mp_peer.mpy), driven with the same commands."""
     from support import micropython_binary
 

@@ -377,7 +377,7 @@ class SerialLink:
         s = ChannelStream(self, ch)
         self.streams.append(s)
         try:
-            config = sock.connection_config(origin is None, peer)
+            config = sock.connection_config()
             e = Engine(session or sock.new_session(peer), s, config, origin)
         except MemoryError:
             self.forget(s)

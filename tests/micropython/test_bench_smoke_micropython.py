@@ -1,0 +1,30 @@
+"""benchmarks/mp_bench.py runs end to end (tiny): the MicroPython half of the
+benchmark smoke tests (interop/test_bench_smoke.py has the CPython half).
+Only the shape of the results is checked: `make bench` measures."""
+import json
+import sys
+
+import pytest
+
+
+def test_mp_bench_runs(tmp_path):
+    """benchmarks/mp_bench.py end to end, tiny: every socket type's heap row
+    comes from a device that finished, and the three senders are measured."""
+    import os
+    import subprocess
+
+    from support import ROOT, micropython_binary
+
+    if micropython_binary() is None:
+        pytest.skip("MicroPython unix port not installed")
+    out = tmp_path / "mp.json"
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "mp_bench.py"), "--rounds", "1",
+                        "--count", "300", "--no-min-heap", "--json", str(out)],
+                       capture_output=True, text=True, timeout=180)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(out.read_text())
+    assert [m["type"] for m in doc["memory"] if m["ok"] and m["live"] > 0] == [
+        "PUSH", "PULL", "PUB", "SUB", "REQ", "REP", "DEALER", "ROUTER", "PAIR", "XPUB", "XSUB"]
+    assert doc["steady_state"]["recv_into"] == 0 and doc["steady_state"]["send"] == 0
+    assert set(doc["throughput_64B"]) == {"micropython", "edgezmq-cpython", "pyzmq"}
+    assert all(v["median"] > 0 for v in doc["throughput_64B"].values())

@@ -1,0 +1,123 @@
+"""core/options.py: validation, defaults and MECHANISM as libzmq has them (the
+cases in tests/option_cases.py, which interop/test_options_libzmq.py checks
+against pyzmq), plus what edgezmq adds: str for bytes options, Z85 keys read
+back, defaults that cost a socket nothing."""
+import pytest
+from edgezmq import constants as C
+from edgezmq import z85
+from edgezmq.errors import ZMQError
+from edgezmq.options import NAMES, Options
+from option_cases import (
+    DEFAULTS,
+    DIVERGES,
+    KEY_Z85,
+    MECHANISM_DIVERGES,
+    MECHANISMS,
+    SETS,
+    mechanism_id,
+    set_id,
+    value_of,
+)
+
+
+def num(name):
+    return NAMES[name] & 0xFF
+
+
+def opts():
+    return Options(C.REQ)
+
+
+def _marked(cases, diverges, key):
+    out = []
+    for i, case in enumerate(cases):
+        why = diverges.get(key(i, case))
+        marks = [pytest.mark.xfail(strict=True, reason=why)] if why else []
+        out.append(pytest.param(case, marks=marks))
+    return out
+
+
+@pytest.mark.parametrize("case", _marked(SETS, DIVERGES, lambda i, c: (c[0], c[1])), ids=set_id)
+def test_set_accepts_or_refuses_as_libzmq(case):
+    name, value, ok = case
+    o = opts()
+    if ok:
+        o.set(num(name), value_of(value))
+    else:
+        with pytest.raises(ZMQError) as e:
+            o.set(num(name), value_of(value))
+        assert e.value.errno == C.EINVAL
+
+
+@pytest.mark.parametrize("case", _marked(MECHANISMS, MECHANISM_DIVERGES, lambda i, c: i), ids=mechanism_id)
+def test_mechanism_follows_the_security_options_as_libzmq(case):
+    steps, want = case
+    o = opts()
+    for name, value in steps:
+        o.set(num(name), value)
+    assert o.mechanism == want  # the socket answers MECHANISM from this attribute
+
+
+@pytest.mark.parametrize("name", sorted(DEFAULTS))
+def test_defaults_are_libzmqs(name):
+    o = opts()
+    assert (o.mechanism if name == "mechanism" else o.get(num(name))) == DEFAULTS[name]
+
+
+def test_defaults_live_on_the_class_until_set():
+    """A socket stores only what it changes (each attribute costs heap on a device)."""
+    o = opts()
+    assert vars(o) == {"socket_type": C.REQ}
+    o.set(num("linger"), 0)
+    assert vars(o) == {"socket_type": C.REQ, "linger": 0}
+    assert Options.linger == -1 and opts().linger == -1
+
+
+def test_values_are_stored_under_the_pyzmq_attribute_name():
+    o = opts()
+    o.set(num("routing_id"), b"me")  # ROUTING_ID is IDENTITY's number
+    assert o.identity == b"me" and o.get(num("identity")) == b"me"
+    o.set(num("router_mandatory"), True)  # a bool is an int
+    assert o.router_mandatory == 1 and type(o.router_mandatory) is int
+
+
+def test_bytes_options_take_str_and_buffers():
+    o = opts()
+    o.set(num("zap_domain"), "global")
+    assert o.zap_domain == b"global"
+    o.set(num("plain_username"), bytearray(b"admin"))
+    o.set(num("plain_password"), memoryview(b"secret"))
+    assert (o.plain_username, o.plain_password) == (b"admin", b"secret")
+    assert type(o.plain_password) is bytes
+
+
+@pytest.mark.parametrize("name, value", [("linger", "0"), ("linger", 1.5), ("sndhwm", None),
+                                         ("zap_domain", 5), ("curve_serverkey", 32)])
+def test_wrong_types_are_einval(name, value):
+    with pytest.raises(ZMQError) as e:
+        opts().set(num(name), value)
+    assert e.value.errno == C.EINVAL
+
+
+@pytest.mark.parametrize("option", [num("rcvmore"), num("events"), num("type"), num("last_endpoint"),
+                                    num("mechanism"), 9999])
+def test_read_only_and_unknown_options_cannot_be_set(option):
+    with pytest.raises(ZMQError) as e:
+        opts().set(option, 1)
+    assert e.value.errno == C.EINVAL
+
+
+def test_unknown_option_cannot_be_read():
+    with pytest.raises(ZMQError) as e:
+        opts().get(9999)
+    assert e.value.errno == C.EINVAL
+
+
+@pytest.mark.parametrize("given", [KEY_Z85, KEY_Z85 + b"\x00", "raw", KEY_Z85.decode()])
+def test_curve_keys_are_stored_raw_and_read_as_z85(given):
+    raw = z85.decode(KEY_Z85)
+    o = opts()
+    o.set(num("curve_publickey"), raw if given == "raw" else given)
+    assert o.curve_publickey == raw
+    assert o.get(num("curve_publickey")) == KEY_Z85
+    assert o.get(num("curve_secretkey")) == b""  # unset keys read empty
