@@ -185,9 +185,34 @@ METHODS = {
 }
 
 
+def _repr(self):
+    """pyzmq's form: <edgezmq.Socket(zmq.PUSH) at 0x7f...> (and ' closed')."""
+    cls = type(self)
+    mod = _REPR_MODULES.get(cls.__module__, cls.__module__)
+    return "<%s.%s(zmq.%s) at %s%s>" % (
+        mod, cls.__name__, C.SOCKET_TYPE_NAMES[self.socket_type].decode(), hex(id(self)),
+        " closed" if self.closed else "",
+    )
+
+
+_REPR_MODULES = {"edgezmq.socket": "edgezmq", "edgezmq._future": "edgezmq.asyncio"}
+
+
+def _dir(self):
+    """dir() lists the option attributes too (sock.linger...), as pyzmq's."""
+    from . import options as O
+
+    return sorted(set(object.__dir__(self)) | {n.upper() for n in O.NAMES})
+
+
 def install(cls):
     """Make them ordinary methods of cls (CPython)."""
     for name, fn in METHODS.items():
         setattr(cls, name, fn)
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
     cls.type = property(lambda self: self.socket_type)
+    # pyzmq's handle on the libzmq socket; here the socket's state, which an
+    # edgezmq.asyncio.Socket(sock) view shares
+    cls.underlying = property(lambda self: id(self.__dict__))
+    cls.__repr__ = _repr
+    cls.__dir__ = _dir
