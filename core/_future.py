@@ -12,6 +12,7 @@ coroutines there.
 from __future__ import annotations
 
 import asyncio  # port-ok: CPython only (core/asyncio.py imports this module off MicroPython)
+import select  # port-ok: CPython only
 from collections import deque
 from typing import Any, Callable
 
@@ -329,6 +330,15 @@ def _done(value: Any = None, exc: BaseException | None = None) -> asyncio.Future
     return f
 
 
+def _from_select(ev: int) -> int:
+    out = C.POLLIN if ev & select.POLLIN else 0
+    if ev & select.POLLOUT:
+        out |= C.POLLOUT
+    if ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL):
+        out |= C.POLLERR
+    return out
+
+
 class Poller(_Poller):
     """A Poller whose poll() returns a Future of [(socket_or_fd, events)]."""
 
@@ -350,9 +360,12 @@ class Poller(_Poller):
                 ctx.poll_nowait()
         return self._ready([])
 
-    def _step(self, f: asyncio.Future, ctx, hits: dict, deadline: float | None, loop) -> bool:
+    def _step(self, f: asyncio.Future, ctx, hits: dict, raw, deadline: float | None, loop) -> bool:
         """Resolve f if anything is ready or the time is up. -> resolved"""
         try:
+            if raw is not None:  # plain fds are looked at now too, as zmq_poll(0) does
+                for fd, ev in raw.poll(0):
+                    hits[fd] = hits.get(fd, 0) | _from_select(ev)
             ready = self._zmq_ready(ctx) + list(hits.items())
         except Exception as e:  # noqa: BLE001 - handed to the awaiting caller
             _fail(f, e)
@@ -379,7 +392,9 @@ class Poller(_Poller):
             if wake[0] is not None:
                 _set(wake[0])
 
+        rawpoll = select.poll() if raw else None
         for fd, flags in raw:
+            rawpoll.register(fd, (select.POLLIN if flags & C.POLLIN else 0) | (select.POLLOUT if flags & C.POLLOUT else 0))
             if flags & C.POLLIN:
                 loop.add_reader(fd, hit, fd, C.POLLIN)
             if flags & C.POLLOUT:
@@ -394,7 +409,7 @@ class Poller(_Poller):
                     change = ctx.async_change()  # before looking: a change after this wakes us
                     change.add_done_callback(lambda _c, w=waiter: _set(w))
                 try:
-                    if self._step(f, ctx, hits, deadline, loop):
+                    if self._step(f, ctx, hits, rawpoll, deadline, loop):
                         return
                     nap = _SAFETY_S if change is not None or ctx is None else idle
                     if deadline is not None:

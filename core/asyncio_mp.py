@@ -50,10 +50,23 @@ class Socket(_Socket):
 
     async def send_multipart(self, parts, flags=0, copy=True, track=False, **kwargs):
         parts = list(parts)
-        return await self._wait(lambda f: _Socket.send_multipart(self, parts, f), flags, self.sndtimeo)
+        return await self._wait(lambda f: self._send_parts(parts, f), flags, self.sndtimeo)
 
     async def recv_multipart(self, flags=0, copy=True, track=False):
-        return await self._wait(lambda f: _Socket.recv_multipart(self, f), flags, self.rcvtimeo)
+        return await self._wait(self._recv_parts, flags, self.rcvtimeo)
+
+    # not _Socket.send_multipart/recv_multipart: they call self.send/recv, our coroutines
+    def _send_parts(self, parts, flags):
+        for p in parts[:-1]:
+            _Socket.send(self, p, flags | C.SNDMORE)
+        if parts:
+            _Socket.send(self, parts[-1], flags)
+
+    def _recv_parts(self, flags):
+        parts = [_Socket.recv(self, flags)]
+        while self.rcvmore:
+            parts.append(_Socket.recv(self, flags & ~C.DONTWAIT))
+        return parts
 
     async def send_string(self, u, flags=0, encoding="utf-8", **kwargs):
         return await self.send(u.encode(encoding), flags)
