@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio  # port-ok: CPython only (core/asyncio.py imports this module off MicroPython)
 import select  # port-ok: CPython only
 from collections import deque
-from typing import Any, Callable
+from typing import Any, Callable  # port-ok: CPython only
 
 from . import constants as C
 from .context import Context as _Context

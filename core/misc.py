@@ -128,6 +128,12 @@ class Frame(bytes):
 
     __str__ = __repr__
 
+    def __getitem__(self, key):
+        """frame["User-Id"] is frame.get("User-Id"), as pyzmq; ints and slices index the bytes."""
+        if isinstance(key, str):
+            return self.get(key)
+        return bytes.__getitem__(self, key)
+
     def get(self, option):
         from . import constants as C
         from .errors import ZMQError

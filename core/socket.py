@@ -66,6 +66,8 @@ class Socket:
     # -- attribute-style options (sock.linger = 0) --------------------------
     def __setattr__(self, name, value):
         opt = O.NAMES.get(name)
+        if opt is None and name.isupper():  # sock.LINGER as pyzmq spells it too
+            opt = O.NAMES.get(name.lower())
         if opt is None:
             _setraw(self, name, value)
         else:
@@ -73,6 +75,8 @@ class Socket:
 
     def __getattr__(self, name):
         opt = O.NAMES.get(name)
+        if opt is None and name.isupper():
+            opt = O.NAMES.get(name.lower())
         if opt is None:
             # MicroPython: a convenience left out of the class (core/sugar.py)
             # becomes a method the first time it is looked up

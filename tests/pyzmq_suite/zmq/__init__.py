@@ -47,16 +47,21 @@ class _AliasFinder(importlib.abc.MetaPathFinder):
         if not fullname.startswith(_PREFIX):
             return None
         rest = fullname[len(_PREFIX):]
-        if _exists("edgezmq." + rest) or _exists("zmq_shims." + rest):
-            return importlib.util.spec_from_loader(fullname, _AliasLoader(fullname), is_package=True)
-        return None
+        real, shim = _exists("edgezmq." + rest), _exists("zmq_shims." + rest)
+        if not (real or shim):
+            return None
+        # a module is a package when either side has submodules (zmq.sugar is
+        # edgezmq.sugar with shim submodules); otherwise `python -m zmq.X` runs it
+        package = shim or real.submodule_search_locations is not None
+        return importlib.util.spec_from_loader(fullname, _AliasLoader(fullname), is_package=package)
 
 
 def _exists(name):
+    """-> the module's spec, or None."""
     try:
-        return importlib.util.find_spec(name) is not None
+        return importlib.util.find_spec(name)
     except ImportError:  # a parent that is missing or not a package
-        return False
+        return None
 
 
 if not any(isinstance(f, _AliasFinder) for f in sys.meta_path):
