@@ -88,7 +88,12 @@ class Socket:
                     setattr(Socket, name, fn)
                     return getattr(self, name)
             raise AttributeError(name)
-        return self.getsockopt(opt & 0xFF)
+        try:
+            return self.getsockopt(opt & 0xFF)
+        except ZMQError as e:  # a write-only option (SUBSCRIBE): no such attribute, as pyzmq
+            if e.errno == _EINVAL:
+                raise AttributeError("%s attribute is write-only" % name) from None
+            raise
 
     # -- options ------------------------------------------------------------
     def setsockopt(self, option, value):
