@@ -12,6 +12,6 @@ milliseconds while idle; RCVTIMEO/SNDTIMEO raise Again after that long.
 import sys
 
 if sys.implementation.name != "micropython":
-    from ._future import Context, Poller, Socket  # noqa: F401
+    from ._future import Context, Poller, Socket  # noqa: F401  # port-ok: CPython only
 else:
     from .asyncio_mp import Context, Poller, Socket  # noqa: F401

@@ -93,8 +93,8 @@ class Frame(bytes):
     def __new__(cls, data=b"", track=False, copy=None, copy_threshold=None, more=False, pipe=None):
         if isinstance(data, (int, str)):  # bytes(5) would be five zeros; pyzmq refuses both
             raise TypeError("Frame data must be bytes-like, not %s" % type(data).__name__)
-        if isinstance(data, memoryview) and not data.contiguous:
-            raise BufferError("Frame data must be a contiguous buffer")
+        if isinstance(data, memoryview) and not data.contiguous:  # port-ok: CPython only (MicroPython views are contiguous)
+            raise BufferError("Frame data must be a contiguous buffer")  # port-ok: CPython only
         f = bytes.__new__(cls, data)
         f.more = bool(more)
         f._pipe = pipe
