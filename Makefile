@@ -9,7 +9,7 @@ MPY_BOARDS := unix rp2 esp32
 MPY_STUBS := 1.29.0
 STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 
-.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean
+.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean pyzmq-tests
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -43,6 +43,11 @@ $(STUBS_STAMP): | $(STAMP)
 
 typecheck: $(STAMP) $(STUBS_STAMP)
 	$(BIN)/python tests/mp_typecheck.py
+
+# pyzmq's own tests (the sdist of the pyzmq in .venv, cached in build/) against
+# edgezmq through a `zmq` alias; ~2.5 min, so CI runs it after `make test`
+pyzmq-tests: $(STAMP)
+	nice $(BIN)/python tests/pyzmq_suite/run.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check core ports tests hw-tests benchmarks

@@ -28,6 +28,8 @@ if sys.implementation.name != "micropython":
         zmq_version_info,
     )
     from .poll import Poller, select  # noqa: F401
+
+    DRAFT_API = False  # no draft socket types (CLIENT/SERVER, RADIO/DISH)
 else:
     # A device imports only what a socket needs: the ~150 constants are not
     # copied here (each name costs heap) and Poller is loaded on first use.
@@ -50,4 +52,5 @@ else:
         return v
 
 __version__ = "0.1.0"
+__revision__ = ""  # pyzmq's: the git revision of a development build
 VERSION = (0, 1, 0)

@@ -26,6 +26,8 @@ _TABLE = (
     " XPUB_NODROP=69 XPUB_MANUAL=71 XPUB_WELCOME_MSG=72 INVERT_MATCHING=74"
     " HEARTBEAT_IVL=75 HEARTBEAT_TTL=76 HEARTBEAT_TIMEOUT=77 XPUB_VERBOSER=78"
     " CONNECT_TIMEOUT=79 HWM=201"
+    # the longest ipc:// path (Linux sockaddr_un.sun_path, less its NUL)
+    " IPC_PATH_MAX_LEN=107"
     # mechanisms (MECHANISM_NAMES in this order)
     " NULL=0 PLAIN=1 CURVE=2"
     # socket monitor events

@@ -67,7 +67,11 @@ def wake_threads(self):
         waiters = self.async_waiters
         self.async_waiters = []
         for loop, fut in waiters:
-            loop.call_soon_threadsafe(_resolve, fut)
+            if not fut.done():  # a waiter that gave up cancels its future
+                try:
+                    loop.call_soon_threadsafe(_resolve, fut)
+                except RuntimeError:  # its event loop was closed
+                    pass
 
 
 def async_change(self):

@@ -5,6 +5,7 @@ from ._compat import const
 from .errors import ZMQError
 
 _EINVAL = const(22)
+_ENAMETOOLONG = const(36)
 
 
 class Endpoint:
@@ -20,15 +21,26 @@ class Endpoint:
 
 
 def parse(addr, binding):
-    """Parse an endpoint string; raises ZMQError EINVAL / EPROTONOSUPPORT."""
+    """Parse an endpoint string; raises ZMQError EINVAL / EPROTONOSUPPORT
+    whose message names the endpoint, as pyzmq's (addr='...')."""
     if isinstance(addr, bytes):
         addr = addr.decode()
+    try:
+        return _parse(addr, binding)
+    except ZMQError as e:
+        e.strerror = "%s (addr=%r)" % (e.strerror, addr)
+        raise
+
+
+def _parse(addr, binding):
     i = addr.find("://")
     if i <= 0:
         raise ZMQError(_EINVAL, "malformed endpoint %r" % addr)
     scheme = addr[:i]
     ep = transports.lookup(scheme).parse(addr[i + 3 :], binding)
     ep.transport = scheme
+    if scheme == "ipc" and len(ep.path) > 107:  # IPC_PATH_MAX_LEN: libzmq refuses before the OS does
+        raise ZMQError(_ENAMETOOLONG, "ipc path is longer than 107 characters")
     return ep
 
 

@@ -88,7 +88,13 @@ class Frame(bytes):
     zmq_msg_gets does.
     """
 
+    tracker = None  # zmq.MessageTracker when sent with track=True (edgezmq copies: done at once)
+
     def __new__(cls, data=b"", track=False, copy=None, copy_threshold=None, more=False, pipe=None):
+        if isinstance(data, (int, str)):  # bytes(5) would be five zeros; pyzmq refuses both
+            raise TypeError("Frame data must be bytes-like, not %s" % type(data).__name__)
+        if isinstance(data, memoryview) and not data.contiguous:  # port-ok: CPython only (MicroPython views are contiguous)
+            raise BufferError("Frame data must be a contiguous buffer")  # port-ok: CPython only
         f = bytes.__new__(cls, data)
         f.more = bool(more)
         f._pipe = pipe
@@ -96,11 +102,37 @@ class Frame(bytes):
 
     @property
     def bytes(self):
-        return bytes(self)
+        """A plain bytes copy, made once (pyzmq's Frame.bytes)."""
+        b = self.__dict__.get("_bytes")
+        if b is None:
+            b = self.__dict__["_bytes"] = bytes(self)
+        return b
 
     @property
     def buffer(self):
-        return memoryview(self)
+        """A memoryview of the frame, made once (read-only: edgezmq frames are bytes)."""
+        m = self.__dict__.get("_buffer")
+        if m is None:
+            m = self.__dict__["_buffer"] = memoryview(self)
+        return m
+
+    def __repr__(self):
+        """As pyzmq's: <edgezmq.Frame(b'...')>, long frames cut to 12 bytes and a size."""
+        n = len(self)
+        if n <= 16:
+            return "<edgezmq.Frame(%r)>" % (self.bytes,)
+        for unit, size in (("GB", 10**9), ("MB", 2**20), ("kB", 1000), ("B", 1)):
+            if n >= size:
+                div = 10**6 if unit == "MB" else size
+                return "<edgezmq.Frame(%r...%d%s)>" % (bytes(self[:12]), n // div, unit)
+
+    __str__ = __repr__
+
+    def __getitem__(self, key):
+        """frame["User-Id"] is frame.get("User-Id"), as pyzmq; ints and slices index the bytes."""
+        if isinstance(key, str):
+            return self.get(key)
+        return bytes.__getitem__(self, key)
 
     def get(self, option):
         from . import constants as C

@@ -35,6 +35,12 @@ class Poller:
     def __init__(self):
         self.sockets = []  # [(obj, flags)]
 
+    def __contains__(self, socket):
+        for s, _ in self.sockets:
+            if s is socket:
+                return True
+        return False
+
     def register(self, socket, flags=C.POLLIN | C.POLLOUT):
         if flags:
             for i, (s, _) in enumerate(self.sockets):
@@ -42,7 +48,7 @@ class Poller:
                     self.sockets[i] = (socket, flags)
                     return
             self.sockets.append((socket, flags))
-        else:
+        elif socket in self:  # flags 0 unregisters; not registered is no error (pyzmq)
             self.unregister(socket)
 
     def modify(self, socket, flags=C.POLLIN | C.POLLOUT):
@@ -67,7 +73,7 @@ class Poller:
         for w in fds:
             hits = (w.lead or w).hits & (w.want | C.POLLERR)
             if hits:
-                out.append((w.obj, hits))
+                out.append((w.fd, hits))  # the fd, not the object, as zmq_poll
         return out
 
     def poll(self, timeout=None):
@@ -131,15 +137,20 @@ class Poller:
 def select(rlist, wlist, xlist, timeout=None):
     """zmq.select: timeout in seconds, as pyzmq."""
     p = Poller()
-    for s in rlist:
-        p.register(s, C.POLLIN)
-    for s in wlist:
-        p.register(s, C.POLLOUT | (C.POLLIN if s in rlist else 0))
-    for s in xlist:
-        p.register(s, C.POLLERR)
+    flags = {}  # id -> [object, events]: a socket in several lists is polled once
+    for lst, ev in ((rlist, C.POLLIN), (wlist, C.POLLOUT), (xlist, C.POLLERR)):
+        for s in lst:
+            flags.setdefault(id(s), [s, 0])[1] |= ev
+    for s, ev in flags.values():
+        p.register(s, ev)
     ms = None if timeout is None or timeout < 0 else int(timeout * 1000)
     ready = p.poll(ms)
-    r = [s for s, e in ready if e & C.POLLIN and s in rlist]
-    w = [s for s, e in ready if e & C.POLLOUT and s in wlist]
-    x = [s for s, e in ready if e & C.POLLERR and s in xlist]
-    return r, w, x
+    r, w, x = [], [], []
+    for s, ev in ready:
+        if ev & C.POLLIN:
+            r.append(s)
+        if ev & C.POLLOUT:
+            w.append(s)
+        if ev & C.POLLERR:
+            x.append(s)
+    return r, w, x  # a raw object comes back as its fd, as in pyzmq

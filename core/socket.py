@@ -67,6 +67,8 @@ class Socket:
     # -- attribute-style options (sock.linger = 0) --------------------------
     def __setattr__(self, name, value):
         opt = O.NAMES.get(name)
+        if opt is None and name.isupper():  # sock.LINGER as pyzmq spells it too
+            opt = O.NAMES.get(name.lower())
         if opt is None:
             _setraw(self, name, value)
         else:
@@ -74,6 +76,8 @@ class Socket:
 
     def __getattr__(self, name):
         opt = O.NAMES.get(name)
+        if opt is None and name.isupper():
+            opt = O.NAMES.get(name.lower())
         if opt is None:
             # MicroPython: a convenience left out of the class (core/sugar.py)
             # becomes a method the first time it is looked up
@@ -85,7 +89,12 @@ class Socket:
                     setattr(Socket, name, fn)
                     return getattr(self, name)
             raise AttributeError(name)
-        return self.getsockopt(opt & 0xFF)
+        try:
+            return self.getsockopt(opt & 0xFF)
+        except ZMQError as e:  # a write-only option (SUBSCRIBE): no such attribute, as pyzmq
+            if e.errno == _EINVAL:
+                raise AttributeError("%s attribute is write-only" % name) from None
+            raise
 
     # -- options ------------------------------------------------------------
     def setsockopt(self, option, value):

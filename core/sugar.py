@@ -91,16 +91,23 @@ def monitor(self, addr, events=C.EVENT_ALL):
         self.monitors.append(Monitor(self, addr, events))
 
 
-def get_monitor_socket(self, events=C.EVENT_ALL, addr=None):
+def get_monitor_socket(self, events=None, addr=None):
+    """A PAIR connected to this socket's monitor; the same one while it is
+    open (a second call does not start a second monitor), as pyzmq."""
+    m = self.__dict__.get("_monitor_socket")
+    if m is not None and not m.closed:
+        return m
     if addr is None:
         addr = "inproc://monitor.s-%d" % id(self)
-    self.monitor(addr, events)
-    s = self.ctx.socket(C.PAIR)
-    s.connect(addr)
-    return s
+    self.monitor(addr, C.EVENT_ALL if events is None else events)
+    m = self.ctx.socket(C.PAIR)
+    m.connect(addr)
+    self.__dict__["_monitor_socket"] = m
+    return m
 
 
 def disable_monitor(self):
+    self.__dict__["_monitor_socket"] = None
     self.monitor(None, 0)
 
 
@@ -185,9 +192,35 @@ METHODS = {
 }
 
 
+def _repr(self):
+    """pyzmq's form: <edgezmq.Socket(zmq.PUSH) at 0x7f...> (and ' closed')."""
+    cls = type(self)
+    mod = _REPR_MODULES.get(cls.__module__, cls.__module__)
+    return "<%s.%s(zmq.%s) at %s%s>" % (
+        mod, cls.__name__, C.SOCKET_TYPE_NAMES[self.socket_type].decode(), hex(id(self)),
+        " closed" if self.closed else "",
+    )
+
+
+_REPR_MODULES = {"edgezmq.socket": "edgezmq", "edgezmq._future": "edgezmq.asyncio"}
+
+
+def _dir(self):
+    """dir() lists libzmq's option names too, as pyzmq's (an option edgezmq
+    does not support is refused with EINVAL when set)."""
+    t = C._TABLE
+    opts = t[t.index(" AFFINITY=") : t.index(" HWM=")].split()
+    return sorted(set(object.__dir__(self)) | {p.split("=")[0] for p in opts})
+
+
 def install(cls):
     """Make them ordinary methods of cls (CPython)."""
     for name, fn in METHODS.items():
         setattr(cls, name, fn)
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
     cls.type = property(lambda self: self.socket_type)
+    # pyzmq's handle on the libzmq socket; here the socket's state, which an
+    # edgezmq.asyncio.Socket(sock) view shares
+    cls.underlying = property(lambda self: id(self.__dict__))
+    cls.__repr__ = _repr
+    cls.__dir__ = _dir

@@ -24,7 +24,7 @@ CORE = os.path.join(ROOT, "core")
 MPY_PORT = os.path.join(PORTS, "micropython")
 
 # CPython-only front ends that a device never imports
-CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py"}
+CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py", "_future.py"}
 # CPython-only subpackages of core/
 CORE_SKIP_DIRS = {"cli", "auth"}
 # device-side files that are not modules of the package

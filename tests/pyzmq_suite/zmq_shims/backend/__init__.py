@@ -1,0 +1,2 @@
+"""zmq.backend: edgezmq has one backend, pure Python."""
+from edgezmq import Context, Frame, Socket  # noqa: F401

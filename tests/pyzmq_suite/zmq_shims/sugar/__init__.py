@@ -1,0 +1,1 @@
+"""zmq.sugar: pyzmq's Python layer over its backend."""

@@ -1,0 +1,1 @@
+from edgezmq import Context  # noqa: F401

@@ -1,0 +1,1 @@
+from edgezmq import Socket  # noqa: F401
