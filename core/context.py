@@ -83,11 +83,15 @@ class Context:
 
     # -- waiting ---------------------------------------------------------------
     def wait(self, timeout_ms):
-        """Block until something may have changed (called with the lock held)."""
-        if self.io_thread is None:
+        """Block until something may have changed (called with the lock held).
+
+        Where threads exist (a port with a waker) the caller leads a reactor
+        turn with the lock released, or follows the thread that leads one,
+        I/O thread or not: another thread can then send and wake it."""
+        if self.waker is None:
             self.reactor.run_once(timeout_ms)
         else:
-            self.wait_io_thread(timeout_ms)
+            self.wait_threaded(timeout_ms)
 
     def flush_dirty(self):
         """Start a turn: write the batches engines coalesced. -> True if there were any."""
@@ -110,12 +114,21 @@ class Context:
                 self.reactor.run_once(0)
             finally:
                 self.polling = False
-                if self.io_thread is not None:
+                if self.waker is not None:
                     self.lock.notify_all()
 
     def wake_waiters(self):
-        if self.io_thread is not None:
+        """Something changed: wake the threads (and asyncio tasks) waiting here."""
+        if self.waker is not None:
             self.wake_threads()
+
+    def wake_leader(self):
+        """A message arrived without the poller seeing it (inproc, maybe from
+        another thread): wake the waiters, and the thread blocked in poll."""
+        if self.waker is not None:
+            self.wake_threads()
+            if self.polling:
+                self.waker.wake()
 
     def __getattr__(self, name):
         from .context_extra import install  # MicroPython: installed on first use
@@ -162,7 +175,7 @@ class Context:
                     self.lingering = []
                     return
                 wait = min(wait, left)
-            if self.io_thread is not None:
+            if self.waker is not None:
                 self.linger_wait(wait)
             else:
                 self.reactor.run_once(wait)

@@ -15,8 +15,8 @@ def _resolve(fut):
         fut.set_result(None)
 
 
-def wait_io_thread(self, timeout_ms):
-    """Context.wait with an I/O thread: lead a reactor turn or follow it."""
+def wait_threaded(self, timeout_ms):
+    """Context.wait where threads exist: lead a reactor turn or follow it."""
     # while the application keeps blocking here (request-reply), it polls
     # for itself and the I/O thread stands back (see the port's I/O loop)
     self.app_waited = ticks_ms()
@@ -128,7 +128,7 @@ def __exit__(self, *exc):
 
 
 METHODS = {
-    "wait_io_thread": wait_io_thread,
+    "wait_threaded": wait_threaded,
     "poll_once": poll_once,
     "linger_wait": linger_wait,
     "kick": kick,

@@ -8,6 +8,7 @@ so the pyzmq surface is unchanged. MicroPython leaves them out of the class
 time one of them is looked up and makes that one a method of the class.
 """
 from . import constants as C
+from . import patterns
 from .errors import ZMQError
 
 
@@ -197,7 +198,7 @@ def _repr(self):
     cls = type(self)
     mod = _REPR_MODULES.get(cls.__module__, cls.__module__)
     return "<%s.%s(zmq.%s) at %s%s>" % (
-        mod, cls.__name__, C.SOCKET_TYPE_NAMES[self.socket_type].decode(), hex(id(self)),
+        mod, cls.__name__, patterns.info(self.socket_type)[0], hex(id(self)),
         " closed" if self.closed else "",
     )
 

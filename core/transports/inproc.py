@@ -29,7 +29,7 @@ class InprocPipe(Pipe):
     def on_frame(self, more, buf, n):
         self.sock.pattern.on_pipe_frame(self, more, buf, n)
         if not more:
-            self.sock.ctx.wake_waiters()
+            self.sock.ctx.wake_leader()  # the sender may be another thread
 
     def consumed(self):
         """The application took a message (no reading to resume here)."""
@@ -66,7 +66,7 @@ class InprocPipe(Pipe):
         p = self.peer
         if p is not None and p.active:
             p.sock.pattern.on_subscription(p, bytes(topic), on)
-            p.sock.ctx.wake_waiters()
+            p.sock.ctx.wake_leader()
 
     def pending(self):
         q = self.outq

@@ -41,7 +41,7 @@ def test_a_registered_socket_type_talks_to_its_kind(ezctx):
     assert a.recv() == b"ping"
     a.send_multipart([b"pong", b"2"])
     assert b.recv_multipart() == [b"pong", b"2"]
-    assert repr(a).startswith("<edgezmq.Socket(HUB)")
+    assert "(zmq.HUB)" in repr(a)
 
 
 def test_a_registered_socket_type_refuses_other_types(ezctx):
