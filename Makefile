@@ -9,7 +9,11 @@ MPY_BOARDS := unix rp2 esp32
 MPY_STUBS := 1.29.0
 STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 
-.PHONY: demo test lint typecheck bench soak hw-test bundle clean
+# device-class MicroPython (tools/mpbuild.py): a tree or .tar.gz; default ../shared/micropython/'s
+# tarball beside the checkout, else a clone of v1.28.0
+MICROPY_SRC ?=
+
+.PHONY: demo test lint typecheck bench soak hw-test bundle clean firmware
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,7 +28,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m edgezmq demo
 
-test: $(STAMP) typecheck
+test: $(STAMP) typecheck firmware
 	$(BIN)/ruff check core ports tests hw-tests benchmarks
 	$(BIN)/python -m pytest -q
 	EDGEZMQ_PURE=1 $(BIN)/python -m pytest -q  # the pure-Python fallback passes the same suite
@@ -37,10 +41,14 @@ $(STUBS_STAMP): | $(STAMP)
 typecheck: $(STAMP) $(STUBS_STAMP)
 	$(BIN)/python tests/mp_typecheck.py
 
+# mpy-cross, 32-bit unix port (edgezmq frozen, and not), Cortex-M3 qemu firmwares; cached in build/mp
+firmware: $(STAMP)
+	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python tools/mpbuild.py
+
 lint: $(STAMP)
 	$(BIN)/ruff check core ports tests hw-tests benchmarks
 
-bench: $(STAMP)
+bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
 	$(BIN)/python benchmarks/mp_bench.py
 
