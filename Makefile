@@ -29,7 +29,7 @@ demo: $(STAMP)
 	$(BIN)/python -m edgezmq demo
 
 test: $(STAMP) typecheck firmware
-	$(BIN)/ruff check core ports tests hw-tests benchmarks
+	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
 	$(BIN)/python -m pytest -q
 	EDGEZMQ_PURE=1 $(BIN)/python -m pytest -q  # the pure-Python fallback passes the same suite
 
@@ -46,7 +46,7 @@ firmware: $(STAMP)
 	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python tools/mpbuild.py
 
 lint: $(STAMP)
-	$(BIN)/ruff check core ports tests hw-tests benchmarks
+	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
 
 bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
