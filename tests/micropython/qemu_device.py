@@ -5,15 +5,14 @@
 #   import qemu_device; qemu_device.link(EP, PERIOD, SIZE)
 #       PUB (connects) + REP (binds) on one serial link, as the demo device:
 #       PUB sends [b"tele", b"EPOCH SEQ", payload(SEQ, SIZE)] every PERIOD ms;
-#       REP answers [b"heap"] with b"BASE LIVE FREE", [b"echo", x...] with
+#       REP answers [b"heap"] with b"BASE LIVE FREE SENT DROPPED" (PUB's
+#       count, and its SNDHWM drops), [b"echo", x...] with
 #       [b"re:" + each frame], [b"stop"] with b"bye SEQ" and then stops.
 #   import qemu_device; qemu_device.curve(EP, SERVER_KEY_Z85, SEED)
 #       CURVE PUSH client (connects); DETERMINISTIC random bytes from SEED:
 #       qemu has no os.urandom, and this is a test, never a key to keep.
 # Nothing may be printed while the link runs on the console UART.
 import gc
-
-import edgezmq as zmq
 
 
 def payload(seq, size):
@@ -56,6 +55,8 @@ def _pump(ctx, ms):
 def link(ep="serial://stdio", period=20, size=64):
     import time
 
+    import edgezmq as zmq
+
     gc.collect()
     base = gc.mem_alloc()
     ctx = zmq.Context()
@@ -64,7 +65,7 @@ def link(ep="serial://stdio", period=20, size=64):
     rep.bind(ep)  # one socket binds the link; the other connects on it
     pub = ctx.socket(zmq.PUB)
     pub.linger = 0
-    pub.sndhwm = 8
+    pub.sndhwm = 8  # what waits while the link retransmits: one bytearray that grows (heap!)
     pub.connect(ep)
     seq = 0
     due = time.ticks_ms()
@@ -83,7 +84,7 @@ def link(ep="serial://stdio", period=20, size=64):
         cmd = bytes(req[0])
         if cmd == b"heap":
             gc.collect()
-            rep.send(b"%d %d %d" % (base, gc.mem_alloc(), gc.mem_free()))
+            rep.send(b"%d %d %d %d %d" % (base, gc.mem_alloc(), gc.mem_free(), seq, pub.pattern.dropped))
         elif cmd == b"stop":
             rep.send(b"bye %d" % seq)
             _pump(ctx, 300)
@@ -115,6 +116,7 @@ class _TestRandom:
 
 def curve(ep, server_key, seed=1, n=3):
     """CURVE PUSH client over the link; n messages [b"secret-I", b"x" * 300]."""
+    import edgezmq as zmq
     from edgezmq.ports.micropython.nacl_pure import PureCrypto
     from edgezmq.ports.micropython.port import MicroPythonPort
 
