@@ -51,6 +51,7 @@ lint: $(STAMP)
 bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
 	$(BIN)/python benchmarks/mp_bench.py
+	$(BIN)/python benchmarks/mp_builds.py
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m soak --run-soak  # -s: the runs print their summary tables
