@@ -102,7 +102,15 @@ def steady_state(rt, pool, n):
     sink = ctx.socket(zmq.PULL)
     sink.linger = 0
     sink_ep = "tcp://127.0.0.1:%d" % sink.bind_to_random_port("tcp://127.0.0.1")
-    feeder = threading.Thread(target=lambda: [src.send(b"m" * 100) for _ in range(450 + n)])
+    def feed():  # bounded: a device that died must not leave this thread blocked
+        src.sndtimeo = 10000
+        try:
+            for _ in range(450 + n):
+                src.send(b"m" * 100)
+        except zmq.Again:
+            pass
+
+    feeder = threading.Thread(target=feed)
     feeder.start()
 
     def drain():  # what the device sends: 200 warm-up + n measured
