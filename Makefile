@@ -9,7 +9,11 @@ MPY_BOARDS := unix rp2 esp32
 MPY_STUBS := 1.29.0
 STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 
-.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean pyzmq-tests
+# device-class MicroPython (tools/mpbuild.py): a tree or .tar.gz; default ../shared/micropython/'s
+# tarball beside the checkout, else a clone of v1.28.0
+MICROPY_SRC ?=
+
+.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean firmware pyzmq-tests
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
@@ -24,8 +28,8 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python -m edgezmq demo
 
-test: $(STAMP) typecheck
-	$(BIN)/ruff check core ports tests hw-tests benchmarks
+test: $(STAMP) typecheck firmware
+	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
 	$(BIN)/python -m pytest -q
 	# the pure-Python fallback, on the tests of what the cffi fast paths replace
 	# (marked fastpath: frame scanning, topic matching, serial stuffing/CRC)
@@ -49,12 +53,17 @@ typecheck: $(STAMP) $(STUBS_STAMP)
 pyzmq-tests: $(STAMP)
 	nice $(BIN)/python tests/pyzmq_suite/run.py
 
-lint: $(STAMP)
-	$(BIN)/ruff check core ports tests hw-tests benchmarks
+# mpy-cross, 32-bit unix port (edgezmq frozen, and not), Cortex-M3 qemu firmwares; cached in build/mp
+firmware: $(STAMP)
+	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python tools/mpbuild.py
 
-bench: $(STAMP)
+lint: $(STAMP)
+	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
+
+bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
 	$(BIN)/python benchmarks/mp_bench.py
+	$(BIN)/python benchmarks/mp_builds.py
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m soak --run-soak  # -s: the runs print their summary tables

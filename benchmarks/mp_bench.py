@@ -117,17 +117,29 @@ def steady_state(bundle):
     sink = ctx.socket(zmq.PULL)
     sink.linger = 0
     sink_ep = "tcp://127.0.0.1:%d" % sink.bind_to_random_port("tcp://127.0.0.1")
-    threading.Thread(target=lambda: [src.send(b"m" * 100) for _ in range(1450)], daemon=True).start()
-
-    def drain():
-        sink.rcvtimeo = 5000
+    def feed():  # bounded: a device that died must not leave this thread blocked
+        src.sndtimeo = 10000
         try:
-            while True:
-                sink.recv()
-        except zmq.ZMQError:  # Again when the device is done, ETERM at teardown
+            for _ in range(1450):
+                src.send(b"m" * 100)
+        except zmq.Again:
             pass
 
-    threading.Thread(target=drain, daemon=True).start()
+    feeder = threading.Thread(target=feed)
+    feeder.start()
+
+    def drain():  # what the device sends: 200 warm-up + 1000 measured
+        sink.rcvtimeo = 10000
+        try:
+            for _ in range(1200):
+                sink.recv()
+        except zmq.Again:
+            pass
+
+    # both threads are joined before the sockets close: a libzmq socket used
+    # by two threads at once aborts the process (signaler.cpp assertion)
+    drainer = threading.Thread(target=drain)
+    drainer.start()
     r = subprocess.run([micropython(), "-X", "heapsize=256K", "-m", "mp_alloc", src_ep, sink_ep, "1000"],
                        env=dict(os.environ, MICROPYPATH=bundle), capture_output=True, text=True, timeout=60)
     out = {}
@@ -135,6 +147,8 @@ def steady_state(bundle):
         if ln.startswith("ALLOC "):
             _, api, n, b = ln.split()
             out[api] = int(b) / int(n)
+    feeder.join()
+    drainer.join()
     src.close()
     sink.close()
     ctx.term()

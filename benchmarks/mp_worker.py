@@ -32,6 +32,7 @@ def attached(s):
 def mem(kind, ep):
     print("IMPORT", live())
     ctx = zmq.Context()
+    print("CTX", live())
     s = ctx.socket(getattr(zmq, kind))
     s.linger = 0
     if kind == "SUB":

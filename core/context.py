@@ -88,10 +88,24 @@ class Context:
         Where threads exist (a port with a waker) the caller leads a reactor
         turn with the lock released, or follows the thread that leads one,
         I/O thread or not: another thread can then send and wake it."""
+        if self.pool.stalled and self.resume_stalled():
+            return  # held input went in: the caller looks again before blocking
         if self.waker is None:
             self.reactor.run_once(timeout_ms)
         else:
             self.wait_threaded(timeout_ms)
+
+    def resume_stalled(self):
+        """Connections whose input waited for a frame-pool slot go on while slots
+        are free (the application gave some back: recv_into, recv)."""
+        stalled = self.pool.stalled
+        fed = False
+        while stalled and self.pool.nfree:
+            e = stalled.pop(0)
+            fed = True
+            if e.active and e._feed_held():
+                e.pause_reading(False)
+        return fed
 
     def flush_dirty(self):
         """Start a turn: write the batches engines coalesced. -> True if there were any."""
@@ -107,6 +121,8 @@ class Context:
 
     def poll_nowait(self):
         """Process whatever is ready without blocking (for NOBLOCK calls)."""
+        if self.pool.stalled:
+            self.resume_stalled()
         if not self.polling:
             self.flush_dirty()
             self.polling = True

@@ -19,6 +19,7 @@ class FramePool:
         self.nfree = count
         self.heap_allocs = 0
         self.exhausted = 0
+        self.stalled = []  # engines waiting for a free slot (their input held back)
 
     def take(self, n):
         """A buffer for n bytes: a pool slot, a heap buffer, or None (refused)."""

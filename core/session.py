@@ -196,10 +196,14 @@ class Session(Pipe):
         if q is None:
             return
         self.outq = None
-        while q.count:
+        while q.count and self.conn is not None:
             buf, n, more = q.pop()
             self.write(buf, more)
-        self.engine.flush()
+        if q.count:
+            self.outq = q  # the connection died meanwhile: the rest waits for the next
+        e = self.engine
+        if e is not None:  # (a write that failed closed it)
+            e.flush()
 
     def send_subscription(self, topic, on):
         conn = self.conn
@@ -208,7 +212,9 @@ class Session(Pipe):
         before = len(conn.pending_output())
         conn.send_subscription(topic, on)
         self.queued += len(conn.pending_output()) - before
-        self.engine.flush()
+        e = self.engine
+        if e is not None:
+            e.flush()
 
     def on_sent(self, n):
         """The engine wrote n more bytes of the connection's output."""

@@ -82,9 +82,15 @@ class Pattern:
         return False
 
     def _prune(self):
-        dead = [p for p in self.pipes if not p.active and p.inq.msgs == 0]
-        for p in dead:
-            self.pipes.remove(p)
+        """Forget detached pipes whose messages were all read (in place: a
+        device must not need memory to give memory back)."""
+        pipes = self.pipes
+        i = len(pipes)
+        while i:
+            i -= 1
+            p = pipes[i]
+            if not p.active and p.inq.msgs == 0:
+                pipes.pop(i)
 
     # -- load balance --------------------------------------------------------
     def lb_send(self, data, more):

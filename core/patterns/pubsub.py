@@ -83,7 +83,8 @@ class Pub(Pattern):
 
     def __init__(self, sock):
         super().__init__(sock)
-        self.targets = None  # pipes of the multipart message being sent
+        self.targets = []  # the subscribers of the multipart message being sent (reused)
+        self.in_msg = False
 
     def attach(self, pipe):
         pipe.subs = Topics()
@@ -93,7 +94,7 @@ class Pub(Pattern):
     def detach(self, pipe):
         if pipe in self.pipes:
             self.pipes.remove(pipe)
-        if self.targets and pipe in self.targets:
+        if pipe in self.targets:
             self.targets.remove(pipe)
         for t in list(pipe.subs.counts) if pipe.subs else ():
             self._changed(t, False, pipe.subs.counts[t])
@@ -126,18 +127,29 @@ class Pub(Pattern):
 
     def send_frame(self, data, more):
         targets = self.targets
-        if targets is None:
-            targets = []
+        if not self.in_msg:  # the first frame picks the subscribers
+            if not more:  # a one-frame message: no list to keep (nothing allocated)
+                for p in self.pipes:
+                    if p.active and p.subs.match(data):
+                        if p.can_send():
+                            p.write(data, 0)
+                        else:
+                            self.dropped += 1  # SNDHWM reached: PUB drops
+                return True
             for p in self.pipes:
                 if p.active and p.subs.match(data):
                     if p.can_send():
                         targets.append(p)
                     else:
-                        self.dropped += 1  # SNDHWM reached: PUB drops
+                        self.dropped += 1
+            self.in_msg = True
         for p in targets:
             if p.active:
                 p.write(data, more)
-        self.targets = targets if more else None
+        if not more:
+            self.in_msg = False
+            while targets:
+                targets.pop()
         return True
 
     def writable(self):

@@ -88,7 +88,7 @@ class Rep(Pattern):
     def __init__(self, sock):
         super().__init__(sock)
         self.receiving = True
-        self.envelope = []
+        self.envelope = []  # the request's routing frames, to prefix the reply (reused)
         self.reply_pipe = None
         self.in_body = False
         self.reply_started = False
@@ -100,7 +100,9 @@ class Rep(Pattern):
             while True:
                 if not self.fq_has():
                     return None
-                env = []
+                env = self.envelope
+                while env:
+                    env.pop()
                 got = None
                 pool = self.sock.ctx.pool
                 while True:
@@ -114,16 +116,15 @@ class Rep(Pattern):
                     env.append(buf if type(buf) is bytes and len(buf) == n else bytes(memoryview(buf)[:n]))
                     pool.give(buf)  # a pool slot goes back once copied
                 if got is not None:
-                    self.envelope = env
                     self.reply_pipe = got
                     self.in_body = True
                     break
-        buf, n, more = self.fq_recv()
-        if not more:
+        got = self.fq_recv()  # a reused list: no tuple per frame
+        if not got[2]:
             self.in_body = False
             self.receiving = False
             self.reply_started = False
-        return buf, n, more
+        return got
 
     def readable(self):
         return self.receiving and (self.in_body or self.fq_has())
@@ -161,7 +162,9 @@ class Rep(Pattern):
                 st = self.sock.stats
                 st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
             self.receiving = True
-            self.envelope = []
+            env = self.envelope
+            while env:
+                env.pop()
             self.reply_pipe = None
         return True
 

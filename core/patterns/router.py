@@ -14,6 +14,7 @@ class Router(Pattern):
         self.out_pipe = None
         self.out_started = False  # inside an outgoing message
         self.out_drop = False
+        self.got = [b"", 0, 1]  # the identity frame recv_frame hands out (reused)
 
     def attach(self, pipe):
         ident = pipe.peer_identity
@@ -52,8 +53,10 @@ class Router(Pattern):
                     self.fq_next = i
                     self.prefix_done = True
                     self.last_pipe = pipes[i]  # the message's connection (Frame metadata)
-                    ident = pipes[i].identity
-                    return ident, len(ident), 1
+                    got = self.got
+                    got[0] = ident = pipes[i].identity
+                    got[1] = len(ident)
+                    return got
             return None
         self.prefix_done = False
         return self.fq_recv()

@@ -5,7 +5,7 @@ what the socket sends while the peer is away waits for the next connection
 (queue on connect, IMMEDIATE=0)."""
 from .._compat import const
 from ..endpoint import format_endpoint
-from .stream import Engine
+from .stream import Engine, refuse
 
 # monitor events (libzmq's numbers, core/constants.py)
 _EVENT_CONNECTED = const(0x1)
@@ -187,11 +187,3 @@ def _close(stream):
     except OSError:
         pass
 
-
-def refuse(ctx, stream, why):
-    """Close a stream we could not afford an engine for, and say so if we can."""
-    _close(stream)
-    try:
-        ctx.log("edgezmq: %s: refused" % why)
-    except MemoryError:
-        pass

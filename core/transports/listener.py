@@ -3,8 +3,7 @@ with a session of its own. Loaded on the first bind: a client's heap holds
 none of it."""
 from .. import constants as C
 from .._compat import const
-from .connecter import refuse
-from .stream import Engine
+from .stream import Engine, refuse
 
 _ACCEPTS = const(64)  # connections accepted per readiness event
 

@@ -47,6 +47,11 @@ class Engine:
         if sock.options.handshake_ivl > 0:
             self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
         self._want_w = None
+        # input the decoder could not take yet (a device's frame pool was out of
+        # slots): kept in a buffer of this connection's, fed again when slots free
+        self.held = None
+        self.held_pos = 0
+        self.held_end = 0
         self.dirty = False  # in ctx.dirty, with a batch to write
         self.flushed_turn = -1
         sock.engines.add(self)
@@ -76,6 +81,8 @@ class Engine:
         rx = self.ctx.rx
         conn = self.conn
         session = self.session
+        if self.held_end and not self._feed_held():
+            return
         for _ in range(_MAX_READS):
             if not self.active or not self.reading:
                 break
@@ -93,7 +100,9 @@ class Engine:
                 self.close("peer closed the connection", C.EVENT_DISCONNECTED)
                 return
             if view is None:
-                conn.receive_data(rx, n, ticks_ms())
+                k = conn.receive_data(rx, n, ticks_ms())
+                if k < n:
+                    self._hold(rx, k, n)
             else:
                 conn.view_filled(n, ticks_ms())
             if conn.events is not None:
@@ -112,6 +121,33 @@ class Engine:
             if session.active:
                 session.check_hwm()
                 self.ctx.wake_waiters()  # once per read, not per message
+
+    def _hold(self, rx, k, n):
+        """The pool ran out of slots at rx[k]: keep rx[k:n] (the shared buffer
+        is the next reader's) and stop reading until a slot is back
+        (Context.resume_stalled)."""
+        held = self.held
+        if held is None:
+            held = self.held = bytearray(len(rx))  # once per connection, on its first stall
+        self.port.copy(held, 0, rx, k, n - k)
+        self.held_pos = 0
+        self.held_end = n - k
+        self.ctx.pool.stalled.append(self)
+        self.pause_reading(True)
+
+    def _feed_held(self):
+        """Feed what was held back. -> True when all of it was taken."""
+        end = self.held_end
+        k = self.conn.receive_data(self.held, end, ticks_ms(), self.held_pos)
+        if self.conn.events is not None:
+            self._events()
+        if k < end:
+            self.held_pos = k
+            if self.active and self not in self.ctx.pool.stalled:
+                self.ctx.pool.stalled.append(self)
+            return False
+        self.held_pos = self.held_end = 0
+        return self.active
 
     def _events(self):
         conn = self.conn
@@ -245,6 +281,8 @@ class Engine:
         """Flow control: stop reading while the receive queue is at RCVHWM."""
         if self.reading == (not paused) or not self.active:
             return
+        if not paused and self.held_end and self in self.ctx.pool.stalled:
+            return  # still waiting for a pool slot: Context.resume_stalled resumes it
         self.reading = not paused
         self.reactor.set_interest(self, self.reading, self.has_output())
         if self.reading:
@@ -289,6 +327,8 @@ class Engine:
             self.dirty = False
             if self in self.ctx.dirty:
                 self.ctx.dirty.remove(self)
+        if self in self.ctx.pool.stalled:
+            self.ctx.pool.stalled.remove(self)
         try:
             self.reactor.remove(self)
         except (KeyError, ValueError, OSError):
@@ -308,3 +348,14 @@ def _count(sock, key, n):
     st = sock.stats
     st[key] = st.get(key, 0) + n
 
+
+def refuse(ctx, stream, why):
+    """Close a stream we could not afford an engine for, and say so if we can."""
+    try:
+        stream.close()
+    except OSError:
+        pass
+    try:
+        ctx.log("edgezmq: %s: refused" % why)
+    except MemoryError:
+        pass

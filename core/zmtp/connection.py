@@ -102,26 +102,28 @@ class Connection:
         self.events = None  # control events not taken yet (a list only when there are some)
 
     # -- bytes in --------------------------------------------------------
-    def receive_data(self, data, n, now):
-        """Consume data[0:n]. A fatal error becomes an EV_ERROR event."""
+    def receive_data(self, data, n, now, pos=0):
+        """Consume data[pos:n]. -> where it stopped: n, or earlier when a
+        device's frame pool is out of slots (feed the rest again later). A
+        fatal error becomes an EV_ERROR event."""
         if self.state == CLOSED:
-            return
-        if n > 0:
+            return n
+        if n > pos:
             self.last_rx = now
         try:
-            pos = 0
             if self.state == GREETING:
-                pos = self.peer_greeting.feed(data, 0, n)
+                pos = self.peer_greeting.feed(data, pos, n)
                 if not self.peer_greeting.done:
-                    return
+                    return n
                 self._on_greeting()
-            self.peer_greeting = None  # its 64-byte buffer is not needed any more
+                self.peer_greeting = None  # its 64-byte buffer is not needed any more
             if pos < n:
-                self.decoder.feed(data, pos, n)
+                return self.decoder.feed(data, pos, n)
         except ProtocolError as e:
             self._fail(CAUSE_PROTOCOL, e)
         except MemoryError:
             self._fail(CAUSE_PROTOCOL, "out of memory while receiving")
+        return n
 
     def read_view(self, least):
         """Where the rest of a big body may be read directly (a memoryview of

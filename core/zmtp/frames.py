@@ -72,14 +72,20 @@ class FrameDecoder:
             raise ProtocolError("frame of %d bytes exceeds MAXMSGSIZE %d" % (size, self.limit))
 
     def feed(self, data, pos, end):
-        """Consume data[pos:end] entirely; frames go to the sink as they complete."""
+        """Consume data[pos:end]; frames go to the sink as they complete.
+        -> where it stopped: `end`, or earlier on a device whose pool has no
+        free slot for the next frame (the caller keeps the rest and feeds it
+        again once a slot is back: no frame is ever taken from the heap)."""
         sink = self.sink
         scan = _scan
         if scan is not None and self.state == _ST_FLAGS:
             pos = scan(self, data, pos, end)
+        pool = self.pool if self.copy is not None else None
         while pos < end:
             st = self.state
             if st == _ST_FLAGS:
+                if pool is not None and not pool.nfree:
+                    return pos
                 flags = data[pos]
                 if flags & 0xF8:
                     raise ProtocolError("reserved frame flag bits set (0x%02x)" % flags)
@@ -94,7 +100,7 @@ class FrameDecoder:
                     self.size_bytes = 1
                     self.size = 0
                     self.state = _ST_SIZE
-                    return
+                    return end
                 size = data[pos]
                 pos += 1
                 # fast path: a short frame wholly inside this chunk
@@ -138,10 +144,13 @@ class FrameDecoder:
                     sink.on_frame(self.flags, body, self.size)
                     if scan is not None:
                         pos = scan(self, data, pos, end)
+        return end
 
     def _body(self, flags, data, pos, size):
         """A frame body that sat whole in the chunk: a pool slot when one is
         free (device), else one bytes copy (a bytearray slice copies twice)."""
+        if size == 0:
+            return b""  # no slot for an empty frame (a delimiter)
         pool = self.pool
         if pool is not None and pool.nfree and size <= pool.size and not flags & FLAG_COMMAND:
             buf = pool.take_slot()

@@ -7,7 +7,9 @@ import errno
 import os
 import socket
 
-from .port import _AF_UNIX, _EAGAIN, _nodelay, _tcp_addr, _unix_addr
+from .port import _EAGAIN, _nodelay, _tcp_addr, _unix_addr
+
+_AF_UNIX = getattr(socket, "AF_UNIX", None)
 
 
 def listen(self, ep, options):

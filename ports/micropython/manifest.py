@@ -1,12 +1,18 @@
 # Freeze edgezmq into a MicroPython firmware: frozen bytecode runs from flash,
-# so the code costs no heap (see docs/micropython.md). In your board manifest:
+# so the code costs no heap (see docs/micropython.md, "Freezing"). In your
+# board manifest:
 #     include("/path/to/edgezmq/ports/micropython/manifest.py")
 # then build as usual (make BOARD=... FROZEN_MANIFEST=...). The repository keeps
 # the package as core/ + ports/, so this stages edgezmq/ with the bundle builder
-# (plain .py; makemanifest compiles it, viper included, for the board).
+# (plain .py; makemanifest compiles it, viper included, for the board) into a
+# temporary folder, removed when makemanifest exits: nothing is written into
+# the checkout, which may be read-only.
 # ruff: noqa: F821  (metadata and package are provided by makemanifest)
+import atexit
 import importlib.util
 import os
+import shutil
+import tempfile
 
 metadata(description="ZeroMQ (ZMTP 3.1) in pure Python", version="0.1.0", license="MPL-2.0")
 
@@ -18,6 +24,9 @@ _spec = importlib.util.spec_from_file_location(
 )
 _bundle = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bundle)
-_stage = os.path.join(_here, "build", "freeze")  # ignored by git
+# makemanifest compiles the files after every manifest has run, in the same
+# process: the folder must live until then, and no longer
+_stage = tempfile.mkdtemp(prefix="edgezmq-freeze-")
+atexit.register(shutil.rmtree, _stage, True)
 _bundle.build(_stage)
 package("edgezmq", base_path=_stage, opt=3)

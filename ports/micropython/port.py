@@ -1,13 +1,14 @@
 """MicroPython port: select.poll poller, non-blocking sockets with
 MicroPython's errno quirks, no threads, a small frame pool, viper copy.
 
-Runs on the unix port and on boards with a network stack (ESP32, Pico W,
-STM32 with LAN). Nothing here imports CPython-only modules.
+Runs on the unix port, on boards with a network stack (ESP32, Pico W,
+STM32 with LAN) and on serial-only boards: `socket` is imported on the first
+tcp/ipc connect or bind, since a port without a network stack (qemu, a Pico
+without Wi-Fi) has no such module. Nothing here imports CPython-only modules.
 """
 import errno
 import os
 import select
-import socket
 
 from micropython import const
 
@@ -19,7 +20,6 @@ _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, getattr(errno, "EALREADY", 114)
 _POLLIN = const(1)
 _POLLOUT = const(4)
 _POLLERR = const(8 | 16)  # ERR | HUP
-_AF_UNIX = getattr(socket, "AF_UNIX", None)
 _IPPROTO_TCP = const(6)
 _TCP_NODELAY = const(1)
 
@@ -165,10 +165,13 @@ class MicroPythonPort:
 
     # -- streams -----------------------------------------------------------
     def connect(self, ep):
+        import socket  # here, not at the top: serial-only ports have no socket module
+
         if ep.transport == "ipc":
-            if _AF_UNIX is None:
+            af_unix = _af_unix()
+            if af_unix is None:
                 raise OSError(errno.EOPNOTSUPP, "ipc needs AF_UNIX")
-            s = socket.socket(_AF_UNIX, socket.SOCK_STREAM)
+            s = socket.socket(af_unix, socket.SOCK_STREAM)
             target = _unix_addr(ep.path)
         else:
             target = _tcp_addr(ep.host, ep.port)
@@ -237,8 +240,16 @@ def _nodelay(s):
         pass
 
 
+def _af_unix():
+    import socket
+
+    return getattr(socket, "AF_UNIX", None)
+
+
 def _tcp_addr(host, port):
     """A connect/bind address: the unix port wants getaddrinfo's raw sockaddr."""
+    import socket
+
     if isinstance(host, bytes):
         host = host.decode()
     ai = socket.getaddrinfo(host, port, socket.AF_INET, socket.SOCK_STREAM)
@@ -254,7 +265,7 @@ def _unix_addr(path):
     """struct sockaddr_un as bytes: the unix port does not take a str path."""
     import struct
 
-    return struct.pack("H", _AF_UNIX) + path.encode() + b"\x00"
+    return struct.pack("H", _af_unix()) + path.encode() + b"\x00"
 
 
 def copy_py(dst, doff, src, soff, n):

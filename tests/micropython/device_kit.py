@@ -15,10 +15,13 @@ DEVICE = os.path.join(ROOT, "tests", "micropython", "mp_device.py")
 # The heap the scenarios are run with. The target is 64K; the core does not
 # fit there yet when its bytecode is loaded into RAM on the 64-bit unix port
 # (see docs/micropython.md, "Memory"); test_client_small_heap records where we
-# are. Every scenario passes at 144K today (clients that connect at 112-128K,
-# benchmarks/mp_bench.py prints the smallest heaps); 160K keeps a margin and
-# catches a regression of more than ~16K.
-HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "160K")
+# are. The session layer and the socket-type, transport and mechanism tables
+# cost this port ~10 KB more live (modules and functions in RAM) while the
+# frozen 32-bit build stays flat (22.5 KB for a connected PUSH client; memory
+# goals are judged there: tests/micropython/test_builds32.py). 176K keeps a
+# margin over the push_bind scenario (~114 KB live, then a 3000-byte frame)
+# and catches a regression of more than ~16K.
+HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "176K")
 TIMEOUT = PROCESS_TIMEOUT
 
 
