@@ -33,7 +33,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--wait-sub", action="store_true",
                     help="wait for a subscription instead of --delay (an XPUB socket)")
     ap.add_argument("--interval", type=int, default=0, metavar="MS", help="pause between messages")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)  # options may come after the message
     import edgezmq as zmq
 
     def body(sock, printer) -> int:

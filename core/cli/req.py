@@ -19,7 +19,7 @@ PROG = "edgezmq req"
 def main(argv: list[str]) -> int:
     ap = peer.parser(PROG, __doc__, "send the request N times, or at most N stdin lines")
     ap.add_argument("message", nargs="*", help="the frames of the request (default: stdin lines)")
-    args = ap.parse_args(argv)
+    args = ap.parse_intermixed_args(argv)  # options may come after the message
     import edgezmq as zmq
 
     def body(sock, printer) -> int:
