@@ -47,7 +47,7 @@ def parser(prog: str, doc: str, count_help: str) -> argparse.ArgumentParser:
     ap.add_argument("-f", "--format", choices=FORMATS, default="text",
                     help="text: readable (JSON indented, other bytes escaped; default); "
                          "line: one line per message (JSON compact); raw: the bytes as received")
-    g = ap.add_argument_group("CURVE security")
+    g = ap.add_argument_group("CURVE security", "a Z85 key may start with '-': give it as --curve-secretkey=KEY")
     g.add_argument("--curve-serverkey", metavar="KEY|FILE",
                    help="be a CURVE client of the server with this public key (Z85, or a certificate file)")
     g.add_argument("--curve-server", action="store_true",

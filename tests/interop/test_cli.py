@@ -378,7 +378,8 @@ def test_curve_wrong_server_key_times_out(pz):
     rep.curve_server = True
     rep.curve_publickey, rep.curve_secretkey = public, secret
     wrong, _ = zmq.curve_keypair()
-    r = edgezmq("req", tcp(rep), "hi", "--curve-serverkey", wrong.decode(), "--timeout", "500")
+    # KEY=: a Z85 key may start with "-", which argparse would take for an option
+    r = edgezmq("req", tcp(rep), "hi", "--curve-serverkey=" + wrong.decode(), "--timeout", "500")
     assert r.returncode == 1 and r.stdout == b""
 
 
@@ -387,7 +388,7 @@ def test_curve_usage_errors_exit_2():
     other, _ = zmq.curve_keypair()
     for args in (["--curve-server"],
                  ["--curve-serverkey", "not-a-key"],
-                 ["--curve-server", "--curve-secretkey", secret.decode(), "--curve-publickey", other.decode()]):
+                 ["--curve-server", "--curve-secretkey=" + secret.decode(), "--curve-publickey=" + other.decode()]):
         r = edgezmq("rep", "tcp://127.0.0.1:1", *args)
         assert r.returncode == 2, (args, r.stderr)
         assert r.stderr.startswith(b"edgezmq rep: ")
