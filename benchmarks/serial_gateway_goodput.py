@@ -31,7 +31,7 @@ def main():
     ap.add_argument("--heap", default="256K")
     a = ap.parse_args()
     import zmq
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     out = tempfile.mkdtemp(prefix="edgezmq-bench-")
     tool = cmd_bundle.find_mpy_cross()

@@ -1,9 +1,9 @@
-"""python -m edgezmq: the command line lives in the CPython port."""
+"""python -m edgezmq: the command line is the CPython-only package edgezmq.cli."""
 import sys
 
 
 def main(argv=None):
-    from .ports.cpython.cli import main as cli_main
+    from .cli import main as cli_main
 
     return cli_main(sys.argv[1:] if argv is None else argv)
 

@@ -49,7 +49,7 @@ def pytest_configure(config):
 @pytest.fixture(scope="session")
 def hw_bundle(tmp_path_factory):
     """The .mpy device bundle, with hw_device compiled beside it."""
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     out = str(tmp_path_factory.mktemp("hwbundle"))
     tool = cmd_bundle.find_mpy_cross()

@@ -68,7 +68,7 @@ def mp_bundle(tmp_path_factory):
     import os
     import subprocess
 
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     if micropython_binary() is None:
         pytest.skip("MicroPython unix port not installed")

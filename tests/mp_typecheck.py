@@ -3,8 +3,8 @@
     python tests/mp_typecheck.py [--board unix|rp2|esp32 ...] [--root DIR]
 
 What is checked: exactly what goes onto a device -- the files the bundle
-builder (ports/cpython/cmd_bundle.py) puts in edgezmq/ (core/ less its
-CPython-only front ends, ports/__init__.py, ports/micropython/) plus the
+builder (core/cli/bundle.py) puts in edgezmq/ (core/ less its
+CPython-only front ends such as core/cli/, ports/__init__.py, ports/micropython/) plus the
 device demo script. They are staged as the package `edgezmq` and run through
 mypy with the board's stub package (micropython-<board>-stubs +
 micropython-stdlib-stubs, pip-installed into .stubs/<board> by the Makefile)
@@ -113,10 +113,12 @@ class SetupError(Exception):
 def device_sources(root):
     """-> [(repo-relative source path, path inside the staged tree)], from the bundle builder."""
     spec = importlib.util.spec_from_file_location(
-        "edgezmq_cmd_bundle_tc", os.path.join(root, "ports", "cpython", "cmd_bundle.py"))
+        "edgezmq_bundle_tc", os.path.join(root, "core", "cli", "bundle.py"))
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
-    out = [(os.path.relpath(src, mod.ROOT), rel) for src, rel in mod.sources()]
+    # the checkout under `root`, not whichever edgezmq this Python imports;
+    # the builder leaves out core/cli (CPython-only, may import anything)
+    out = [(os.path.relpath(src, root), rel) for src, rel in mod.sources(mod.checkout_dirs(root))]
     out += [(p, os.path.basename(p)) for p in EXTRA_SCRIPTS if os.path.exists(os.path.join(root, p))]
     return out
 

@@ -23,7 +23,7 @@ import threading
 import time
 import tty
 
-from edgezmq.ports.cpython.pty_cable import raw_pty  # the same raw, VMIN=0 pty as the demo cable
+from edgezmq.cli.pty_cable import raw_pty  # the same raw, VMIN=0 pty as the demo cable
 
 
 def open_tty(path, baud):

@@ -19,14 +19,18 @@ metadata(description="ZeroMQ (ZMTP 3.1) in pure Python", version="0.1.0", licens
 _here = os.getcwd()  # makemanifest runs each manifest from its own folder
 if not os.path.exists(os.path.join(_here, "manifest.py")):
     _here = os.path.dirname(os.path.abspath(__file__))
-_spec = importlib.util.spec_from_file_location(
-    "edgezmq_cmd_bundle", os.path.join(_here, "..", "cpython", "cmd_bundle.py")
-)
+# the package's folder: core/ in a checkout, edgezmq/ where a wheel installed it
+_core = os.path.normpath(os.path.join(_here, "..", ".."))
+if os.path.isdir(os.path.join(_core, "core")):
+    _core = os.path.join(_core, "core")
+_ports = os.path.normpath(os.path.join(_here, ".."))
+# the builder is loaded by path: the firmware build's Python need not have edgezmq
+_spec = importlib.util.spec_from_file_location("edgezmq_bundle", os.path.join(_core, "cli", "bundle.py"))
 _bundle = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(_bundle)
 # makemanifest compiles the files after every manifest has run, in the same
 # process: the folder must live until then, and no longer
 _stage = tempfile.mkdtemp(prefix="edgezmq-freeze-")
 atexit.register(shutil.rmtree, _stage, True)
-_bundle.build(_stage)
+_bundle.build(_stage, dirs=(_core, _ports))  # these files, not whichever edgezmq Python imports
 package("edgezmq", base_path=_stage, opt=3)

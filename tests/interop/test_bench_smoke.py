@@ -10,7 +10,7 @@ import pytest
 
 def test_bench_quick_pushpull(tmp_path):
     pytest.importorskip("zmq")
-    from edgezmq.ports.cpython import cmd_bench
+    from edgezmq.cli import bench as cmd_bench
 
     out = tmp_path / "bench.json"
     rc = cmd_bench.main(["--quick", "--only", "pushpull-16", "--json", str(out), "--no-plot"])

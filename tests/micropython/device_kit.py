@@ -27,7 +27,7 @@ TIMEOUT = PROCESS_TIMEOUT
 
 @pytest.fixture(scope="session", name="bundle")
 def bundle_fixture(tmp_path_factory):
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     out = str(tmp_path_factory.mktemp("mpbundle"))
     tool = cmd_bundle.find_mpy_cross()

@@ -48,7 +48,7 @@ def test_heap_profile(bundle, tmp_path):
     """
     import shutil
 
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     prof = tmp_path / "prof"
     shutil.copytree(os.path.join(bundle, "edgezmq"), prof / "edgezmq")

@@ -69,7 +69,7 @@ def mp_bundle(tmp_path_factory):
 
     if micropython_binary() is None:
         pytest.skip("MicroPython unix port not installed")
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     out = str(tmp_path_factory.mktemp("mpsec"))
     cmd_bundle.build(out, mpy=cmd_bundle.find_mpy_cross() is not None)

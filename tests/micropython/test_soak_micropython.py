@@ -27,7 +27,7 @@ def test_micropython_soak():
     mp = micropython_binary()
     if mp is None:
         pytest.skip("MicroPython unix port not installed")
-    from edgezmq.ports.cpython import cmd_bundle
+    from edgezmq.cli import bundle as cmd_bundle
 
     seconds = float(os.environ.get("EDGEZMQ_SOAK_SECONDS", "600"))
     heap = os.environ.get("EDGEZMQ_MP_SOAK_HEAP", "160K")

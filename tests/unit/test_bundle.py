@@ -1,11 +1,12 @@
 """The MicroPython packaging: `edgezmq bundle`, package.json (mip), manifest.py (freezing)."""
 import json
 import os
+import shutil
 import subprocess
 import sys
 
 import pytest
-from edgezmq.ports.cpython import cmd_bundle
+from edgezmq.cli import bundle as cmd_bundle
 from support import ROOT
 
 MPY_PORT = os.path.join(ROOT, "ports", "micropython")
@@ -26,10 +27,33 @@ def test_bundle_cli_plain(tmp_path):
     for need in ("edgezmq/__init__.py", "edgezmq/socket.py", "edgezmq/patterns/pubsub.py",
                  "edgezmq/ports/__init__.py", "edgezmq/ports/micropython/port.py"):
         assert need in files
-    assert "edgezmq/__main__.py" not in files  # CPython-only front end
+    assert "edgezmq/__main__.py" not in files  # CPython-only front ends
+    assert not any(f.startswith("edgezmq/cli/") for f in files)
     assert not any("cpython" in f for f in files)
     with open(tmp_path / "edgezmq" / "socket.py") as f, open(os.path.join(ROOT, "core", "socket.py")) as g:
         assert f.read() == g.read()
+
+
+def test_bundle_from_an_installed_layout(tmp_path):
+    """A wheel installs core/ as site-packages/edgezmq/ and ports/ inside it:
+    the builder finds its sources through the imported packages, so the bundle
+    is the same as from the checkout, and neither cli/ nor a second copy of
+    ports/ lands in the device package."""
+    site = tmp_path / "site"
+    shutil.copytree(os.path.join(ROOT, "core"), site / "edgezmq", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(os.path.join(ROOT, "ports"), site / "edgezmq" / "ports",
+                    ignore=shutil.ignore_patterns("__pycache__", "*.so"))
+    env = dict(os.environ, PYTHONPATH=str(site))
+    # -S: no site-packages, so the editable install of the checkout is out of reach
+    r = subprocess.run([sys.executable, "-S", "-m", "edgezmq", "bundle", "--out", str(tmp_path / "wheel")],
+                       capture_output=True, text=True, env=env, cwd=str(tmp_path))
+    assert r.returncode == 0, r.stderr
+    cmd_bundle.build(str(tmp_path / "checkout"))
+    installed, checkout = _tree(tmp_path / "wheel"), _tree(tmp_path / "checkout")
+    assert installed == checkout
+    assert not any(f.startswith(("edgezmq/cli/", "edgezmq/ports/ports/")) for f in installed)
+    for f in installed:
+        assert (tmp_path / "wheel" / f).read_bytes() == (tmp_path / "checkout" / f).read_bytes(), f
 
 
 def test_bundle_cli_mpy(tmp_path):

@@ -34,11 +34,16 @@ from .demo_desktop import DemoFailed, Desktop, Lines, say
 if TYPE_CHECKING:
     from .pty_cable import PtyCable
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-DEVICE_SCRIPT = os.path.join(os.path.dirname(HERE), "micropython", "demo_device.py")
 HEAP = "256K"  # passes at 192K today; docs/micropython.md says where the heap goes
 BAUD = 115200
 DEVICE_SECONDS = 20  # the device stops by itself after this, should the desktop never say "stop"
+
+
+def device_script() -> str:
+    """ports/micropython/demo_device.py, wherever the package is (checkout or wheel)."""
+    import edgezmq.ports
+
+    return os.path.join(edgezmq.ports.__path__[0], "micropython", "demo_device.py")
 
 
 def _micropython() -> str | None:
@@ -68,14 +73,14 @@ def main(argv: list[str]) -> int:
             print("edgezmq demo: the gateway needs pyserial (pip install pyserial); or run --tcp",
                   file=sys.stderr)
             return 1
-    from . import cmd_bundle
+    from . import bundle as builder
 
     started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="edgezmq-demo-")
     demo = SerialDemo(mp, a) if not a.tcp else TcpDemo(mp, a)
     ok = False
     try:
-        cmd_bundle.build(tmp, mpy=cmd_bundle.find_mpy_cross() is not None)
+        builder.build(tmp, mpy=builder.find_mpy_cross() is not None)
         say("demo:", "device bundle built in %s" % tmp)
         ok = demo.run(zmq, tmp)
     except DemoFailed as e:
@@ -95,7 +100,7 @@ class DeviceProcess:
     def __init__(self, mp: str, heap: str, bundle: str, pub_spec: str, rep_spec: str):
         say("demo:", "starting the device: MicroPython unix port, heap %s (--heap)" % heap)
         self.proc = subprocess.Popen(
-            [mp, "-X", "heapsize=" + heap, DEVICE_SCRIPT, pub_spec, rep_spec, str(DEVICE_SECONDS)],
+            [mp, "-X", "heapsize=" + heap, device_script(), pub_spec, rep_spec, str(DEVICE_SECONDS)],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
             env=dict(os.environ, MICROPYPATH=bundle),
         )

@@ -30,6 +30,7 @@ import sys
 import time
 
 from edgezmq import endpoint as E
+from edgezmq.ports.cpython.serial_transport import PySerialDevice, install_fast
 from edgezmq.transports.serial.channel import OPEN, LinkError
 from edgezmq.transports.serial.driver import REOPEN_MS, link_options
 from edgezmq.transports.serial.link import (
@@ -39,8 +40,6 @@ from edgezmq.transports.serial.link import (
     EV_LINK_UP,
     Link,
 )
-
-from .serial_transport import PySerialDevice, install_fast
 
 log = logging.getLogger("edgezmq.gateway")
 

@@ -1,6 +1,6 @@
 """write the MicroPython package (.py, and .mpy with --mpy) into a folder
 
-DIR/edgezmq/            the core (core/*.py, core/patterns/)
+DIR/edgezmq/            the core (core/*.py and its subpackages, less core/cli/)
 DIR/edgezmq/ports/      ports/__init__.py and ports/micropython/*.py
 
 Copy DIR/edgezmq to the board's /lib (mpremote cp -r DIR/edgezmq :lib/) or
@@ -17,18 +17,29 @@ import shutil
 import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-PORTS = os.path.dirname(HERE)
-ROOT = os.path.dirname(PORTS)
-CORE = os.path.join(ROOT, "core")
-MPY_PORT = os.path.join(PORTS, "micropython")
-
 # CPython-only front ends that a device never imports
 CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py", "_future.py"}
-# CPython-only subpackages of core/
-CORE_SKIP_DIRS = {"cli", "auth"}
+# CPython-only subpackages of the package (this CLI among them), and the
+# ports package where a wheel installs it (edgezmq/ports/)
+CORE_SKIP_DIRS = {"cli", "auth", "ports"}
 # device-side files that are not modules of the package
 PORT_SKIP = {"manifest.py", "demo_device.py"}
+
+
+def package_dirs() -> tuple[str, str]:
+    """-> (the edgezmq package folder, the edgezmq.ports folder), found through
+    the imported packages: core/ and ports/ in a checkout (editable install),
+    site-packages/edgezmq/ and edgezmq/ports/ from a wheel."""
+    import edgezmq
+    import edgezmq.ports
+
+    return list(edgezmq.__path__)[0], list(edgezmq.ports.__path__)[0]
+
+
+def checkout_dirs(repo: str) -> tuple[str, str]:
+    """-> (core/, ports/) of a source checkout, for callers that load this file
+    by path without importing edgezmq (manifest.py, tests/mp_typecheck.py)."""
+    return os.path.join(repo, "core"), os.path.join(repo, "ports")
 
 
 def is_native(path: str) -> bool:
@@ -38,22 +49,26 @@ def is_native(path: str) -> bool:
     return "@micropython.viper" in text or "@micropython.native" in text or "@micropython.asm_" in text
 
 
-def sources():
+def sources(dirs: tuple[str, str] | None = None) -> list[tuple[str, str]]:
     """-> [(source path, path inside the bundle)] for the device package:
-    every module of core/ and its subpackages but the CPython-only front
-    ends, then ports/__init__.py and ports/micropython/."""
+    every module of the package and its subpackages but the CPython-only
+    front ends, then ports/__init__.py and ports/micropython/.
+    `dirs` is (package folder, ports folder), package_dirs() by default."""
+    core, ports = dirs or package_dirs()
     out = []
-    for base, dirs, files in os.walk(CORE):
-        rel = os.path.relpath(base, CORE)
-        dirs[:] = sorted(d for d in dirs if d not in CORE_SKIP_DIRS and not d.startswith("__"))
+    for base, subdirs, files in os.walk(core):
+        rel = os.path.relpath(base, core)
+        skip = CORE_SKIP_DIRS if rel == "." else ()
+        subdirs[:] = sorted(d for d in subdirs if d not in skip and not d.startswith("__"))
         for f in sorted(files):
             if f.endswith(".py") and (rel != "." or f not in CORE_SKIP):
                 dest = os.path.normpath(os.path.join("edgezmq", rel, f))
                 out.append((os.path.join(base, f), dest))
-    out.append((os.path.join(PORTS, "__init__.py"), os.path.join("edgezmq", "ports", "__init__.py")))
-    for f in sorted(os.listdir(MPY_PORT)):
+    out.append((os.path.join(ports, "__init__.py"), os.path.join("edgezmq", "ports", "__init__.py")))
+    mpy_port = os.path.join(ports, "micropython")
+    for f in sorted(os.listdir(mpy_port)):
         if f.endswith(".py") and f not in PORT_SKIP:
-            out.append((os.path.join(MPY_PORT, f), os.path.join("edgezmq", "ports", "micropython", f)))
+            out.append((os.path.join(mpy_port, f), os.path.join("edgezmq", "ports", "micropython", f)))
     return out
 
 
@@ -64,8 +79,10 @@ def find_mpy_cross() -> str | None:
     return shutil.which("mpy-cross")
 
 
-def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str | None = None) -> list[str]:
-    """Write the bundle into `out`; return the files written (relative paths)."""
+def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str | None = None,
+          dirs: tuple[str, str] | None = None) -> list[str]:
+    """Write the bundle into `out`; return the files written (relative paths).
+    `dirs` as for sources()."""
     tool = None
     if mpy:
         tool = mpy_cross or find_mpy_cross()
@@ -75,7 +92,7 @@ def build(out: str, mpy: bool = False, march: str | None = None, mpy_cross: str 
     if os.path.isdir(pkg):
         shutil.rmtree(pkg)
     written = []
-    for src, rel in sources():
+    for src, rel in sources(dirs):
         dst = os.path.join(out, rel)
         os.makedirs(os.path.dirname(dst), exist_ok=True)
         native = is_native(src)
@@ -107,7 +124,7 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--package-json", action="store_true", help="also rewrite ports/micropython/package.json (mip)")
     a = ap.parse_args(argv)
     if a.package_json:
-        with open(os.path.join(MPY_PORT, "package.json"), "w") as f:
+        with open(os.path.join(package_dirs()[1], "micropython", "package.json"), "w") as f:
             f.write(package_json_text())
     try:
         files = build(a.out, a.mpy, a.march, a.mpy_cross)
@@ -122,9 +139,10 @@ def main(argv: list[str]) -> int:
 def package_json(version: str = "0.1.0") -> dict:
     """The mip package description (ports/micropython/package.json): every
     device module, with URLs relative to that file in the repository."""
+    mpy_port = os.path.join(package_dirs()[1], "micropython")
     urls = []
     for src, rel in sources():
-        url = os.path.relpath(src, MPY_PORT).replace(os.sep, "/")
+        url = os.path.relpath(src, mpy_port).replace(os.sep, "/")
         urls.append([rel.replace(os.sep, "/"), url])
     return {"urls": urls, "deps": [], "version": version}
 
