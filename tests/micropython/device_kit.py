@@ -7,7 +7,6 @@ import queue
 import subprocess
 import threading
 
-import pytest
 from support import PROCESS_TIMEOUT, ROOT, micropython_binary
 
 MP = micropython_binary()
@@ -20,18 +19,6 @@ DEVICE = os.path.join(ROOT, "tests", "micropython", "mp_device.py")
 # catches a regression of more than ~16K.
 HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "160K")
 TIMEOUT = PROCESS_TIMEOUT
-
-
-@pytest.fixture(scope="session", name="bundle")
-def bundle_fixture(tmp_path_factory):
-    from edgezmq.ports.cpython import cmd_bundle
-
-    out = str(tmp_path_factory.mktemp("mpbundle"))
-    tool = cmd_bundle.find_mpy_cross()
-    cmd_bundle.build(out, mpy=tool is not None)
-    if tool is not None:  # the device script too: compiling it on the device costs heap
-        subprocess.run([tool, "-o", os.path.join(out, "mp_device.mpy"), DEVICE], check=True)
-    return out
 
 
 class Device:
@@ -80,20 +67,6 @@ class Device:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-@pytest.fixture(name="device")
-def device_fixture(bundle):
-    started = []
-
-    def start(role, endpoint=None, heap=HEAP, extra=()):
-        d = Device(bundle, role, endpoint, heap, extra)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 def _pz(pz, kind, bind_ep=None, connect_ep=None):
