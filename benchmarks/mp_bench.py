@@ -117,29 +117,36 @@ def steady_state(bundle):
     sink = ctx.socket(zmq.PULL)
     sink.linger = 0
     sink_ep = "tcp://127.0.0.1:%d" % sink.bind_to_random_port("tcp://127.0.0.1")
-    def feed():  # bounded: a device that died must not leave this thread blocked
-        src.sndtimeo = 10000
-        try:
-            for _ in range(1450):
+    # each socket is used, then closed, by its own thread only, and both
+    # threads end before ctx.term(): libzmq sockets are not thread-safe (a
+    # socket closed under a thread still in send/recv aborts the process:
+    # "Assertion failed: _term_acks > 0")
+
+    done = threading.Event()  # the device has exited
+
+    def feed():
+        src.sndtimeo = 200  # a send waits for the device to connect, until it is gone
+        sent = 0
+        while sent < 1450 and not done.is_set():
+            try:
                 src.send(b"m" * 100)
-        except zmq.Again:
-            pass
+                sent += 1
+            except zmq.Again:
+                pass
+        src.close()
 
-    feeder = threading.Thread(target=feed)
-    feeder.start()
-
-    def drain():  # what the device sends: 200 warm-up + 1000 measured
-        sink.rcvtimeo = 10000
+    def drain():
+        sink.rcvtimeo = 2000
         try:
-            for _ in range(1200):
+            while True:
                 sink.recv()
-        except zmq.Again:
+        except zmq.ZMQError:  # Again once the device is done
             pass
+        sink.close()
 
-    # both threads are joined before the sockets close: a libzmq socket used
-    # by two threads at once aborts the process (signaler.cpp assertion)
-    drainer = threading.Thread(target=drain)
-    drainer.start()
+    threads = [threading.Thread(target=feed, daemon=True), threading.Thread(target=drain, daemon=True)]
+    for t in threads:
+        t.start()
     r = subprocess.run([micropython(), "-X", "heapsize=256K", "-m", "mp_alloc", src_ep, sink_ep, "1000"],
                        env=dict(os.environ, MICROPYPATH=bundle), capture_output=True, text=True, timeout=60)
     out = {}
@@ -147,10 +154,9 @@ def steady_state(bundle):
         if ln.startswith("ALLOC "):
             _, api, n, b = ln.split()
             out[api] = int(b) / int(n)
-    feeder.join()
-    drainer.join()
-    src.close()
-    sink.close()
+    done.set()
+    for t in threads:
+        t.join(10)
     ctx.term()
     return out
 

@@ -65,6 +65,15 @@ class Gateway:
                                      cwd=ROOT)
         self.log = Lines(self.proc.stderr, "gateway")
 
+    def next_stats(self, timeout=T):
+        """Wait for a stats line printed after this call, as a dict."""
+        seen = sum("stats " in ln for ln in self.log.all)
+        end = time.monotonic() + timeout
+        while sum("stats " in ln for ln in self.log.all) <= seen:
+            assert time.monotonic() < end and self.proc.poll() is None, "no new stats line"
+            time.sleep(0.05)
+        return self.stats()
+
     def stats(self):
         """The last stats line as a dict."""
         for line in reversed(self.log.all):
@@ -96,9 +105,10 @@ class VirtualDevice:
         self.proc = None
         self.out = None
         self.args = None
+        self.link = ""  # more link options (Rig.set_link)
 
     def endpoint(self):
-        return "serial://%s?baud=%s" % (self.path, self.baud)
+        return "serial://%s?baud=%s%s" % (self.path, self.baud, self.link)
 
     def start(self, role, *args):
         self.args = (role,) + args
@@ -131,6 +141,7 @@ class BoardDevice:
         self.baud = baud
         self.args = None
         self.out = None
+        self.link = ""  # more link options (Rig.set_link)
         mp = [PY, "-m", "mpremote", "connect", port]
         subprocess.run(mp + ["mkdir", ":lib"], capture_output=True)
         subprocess.run(mp + ["cp", "-r", os.path.join(bundle, "edgezmq"), ":lib/"], check=True)
@@ -139,7 +150,7 @@ class BoardDevice:
 
     def endpoint(self):
         u = self.board_uart
-        return "serial://%s%sbaud=%s" % (u, "&" if "?" in u else "?", self.baud)
+        return "serial://%s%sbaud=%s%s" % (u, "&" if "?" in u else "?", self.baud, self.link)
 
     def start(self, role, *args):
         self.args = (role,) + args
@@ -184,6 +195,13 @@ class Rig:
             self.cable = PtyCable(seed=1).start()
             self.device = VirtualDevice(bundle, config.getoption("--heap"), self.cable.a_path, self.baud)
         self.gateways = []
+        self.link = ""
+
+    def set_link(self, **params):
+        """Link options (timeout_ms=..., see docs/gateway.md) for both ends:
+        the device and the gateways started after this call."""
+        self.link = "".join("&%s=%s" % kv for kv in sorted(params.items()))
+        self.device.link = self.link
 
     @property
     def virtual(self):
@@ -192,7 +210,7 @@ class Rig:
     def gateway(self, tcp_ep=None, connect=False, path=None, **kw):
         if tcp_ep is None:
             tcp_ep = "tcp://127.0.0.1:%d" % free_port()
-        g = Gateway("serial://%s?baud=%s" % (path or self.cable.b_path, self.baud), tcp_ep, connect, **kw)
+        g = Gateway("serial://%s?baud=%s%s" % (path or self.cable.b_path, self.baud, self.link), tcp_ep, connect, **kw)
         g.endpoint = tcp_ep
         self.gateways.append(g)
         end = time.monotonic() + T

@@ -1,4 +1,4 @@
-"""Shared fixtures: a pyzmq (real libzmq) context, edgezmq contexts, the MicroPython runtime."""
+"""Shared fixtures: a pyzmq (real libzmq) context, edgezmq contexts (the MicroPython ones are in micropython/conftest.py)."""
 import os
 import sys
 
@@ -58,28 +58,3 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "soak" in item.keywords:
             item.add_marker(skip)
-
-
-
-@pytest.fixture(scope="session")
-def mp_bundle(tmp_path_factory):
-    """The device package as .mpy (tests/micropython/mp_peer.py compiled in) for
-    tests that run edgezmq in the MicroPython unix port; skips without it."""
-    import os
-    import subprocess
-
-    from edgezmq.cli import bundle as cmd_bundle
-
-    if micropython_binary() is None:
-        pytest.skip("MicroPython unix port not installed")
-    out = str(tmp_path_factory.mktemp("mp_bundle"))
-    tool = cmd_bundle.find_mpy_cross()
-    cmd_bundle.build(out, mpy=tool is not None)
-    src = os.path.join(ROOT, "tests", "micropython", "mp_peer.py")
-    if tool is not None:
-        subprocess.run([tool, "-o", os.path.join(out, "mp_peer.mpy"), src], check=True)
-    else:
-        import shutil
-
-        shutil.copy(src, out)
-    return out

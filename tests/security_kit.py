@@ -32,6 +32,7 @@ class AuthPeer(remote.Peer):
 
     def __init__(self):
         self.pump = None
+        self.log = []
         self.p = subprocess.Popen([sys.executable, AUTH_PEER], stdin=subprocess.PIPE,
                                   stdout=subprocess.PIPE, text=True, bufsize=1)
         while not self._read().get("ready"):

@@ -143,9 +143,8 @@ def test_idle_socket_answers_libzmq_heartbeats():
     try:
         router = ctx.socket(zmq.ROUTER)
         port = router.bind_to_random_port("tcp://127.0.0.1")
-        p = spawn(HB_DEALER, "tcp://127.0.0.1:%d" % port, 2.0)
-        time.sleep(2.5)  # the application does nothing at all
-        out, err = p.communicate(timeout=10)
+        p = spawn(HB_DEALER, "tcp://127.0.0.1:%d" % port, 1.2)  # four heartbeat timeouts
+        out, err = p.communicate(timeout=10)  # meanwhile the application does nothing at all
         assert out.split() == ["events", "1", "0"], (out, err)
         assert router.poll(5000)
         assert router.recv_multipart()[1] == b"still-here"

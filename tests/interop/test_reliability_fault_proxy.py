@@ -52,9 +52,12 @@ def test_fault_proxy_never_yields_corrupt_or_partial_messages(io_threads):
         proxy.faults = True
         seqs = []
         count = 0
-        end = time.monotonic() + 6
-        while time.monotonic() < end or proxy.counts["connections"] < 5:
-            assert time.monotonic() < end + 30, "too few reconnections: %s" % proxy.counts
+        # faults until what the asserts below need has happened (several
+        # reconnections, cuts mid-stream, two 256 KiB messages), not for a time
+        end = time.monotonic() + 36
+        while not (proxy.counts["connections"] >= 5 and count >= 1000
+                   and proxy.counts["truncations"] + proxy.counts["resets"] >= 3):
+            assert time.monotonic() < end, "too few faults: %s" % proxy.counts
             parts = pull.recv_multipart()
             assert len(parts) == 2, parts[:1]
             seq = int(parts[0])
@@ -127,15 +130,20 @@ def test_fault_proxy_dealer_round_trips():
         last = -1  # the highest reply so far
         base = -1  # requests up to here are answered or given up
         replies = []
-        end = time.monotonic() + 6
+        end = time.monotonic() + 36
+
+        def enough_faults():  # what the asserts below need, not a time
+            c = proxy.counts
+            return c["connections"] >= 4 and c["truncations"] + c["resets"] >= 3 and sent >= 500
+
         while True:
             now = time.monotonic()
-            if now >= end and proxy.faults:
+            if proxy.faults and enough_faults():
                 proxy.faults = False
                 calm_from = sent
             if not proxy.faults and last >= calm_from + 200:
                 break
-            assert now < end + 30, "no progress after the faults stopped"
+            assert now < end, "too few faults, or no progress after they stopped: %s" % proxy.counts
             while sent - base < 50:
                 body = hashlib.sha256(b"%d" % sent).digest() * (1 + sent % 30)
                 try:

@@ -7,7 +7,6 @@ import queue
 import subprocess
 import threading
 
-import pytest
 from support import PROCESS_TIMEOUT, ROOT, micropython_binary
 
 MP = micropython_binary()
@@ -15,26 +14,11 @@ DEVICE = os.path.join(ROOT, "tests", "micropython", "mp_device.py")
 # The heap the scenarios are run with. The target is 64K; the core does not
 # fit there yet when its bytecode is loaded into RAM on the 64-bit unix port
 # (see docs/micropython.md, "Memory"); test_client_small_heap records where we
-# are. The session layer and the socket-type, transport and mechanism tables
-# cost this port ~10 KB more live (modules and functions in RAM) while the
-# frozen 32-bit build stays flat (22.5 KB for a connected PUSH client; memory
-# goals are judged there: tests/micropython/test_builds32.py). 176K keeps a
-# margin over the push_bind scenario (~114 KB live, then a 3000-byte frame)
-# and catches a regression of more than ~16K.
-HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "176K")
+# are. Every scenario passes at 144K today (clients that connect at 112-128K,
+# benchmarks/mp_bench.py prints the smallest heaps); 160K keeps a margin and
+# catches a regression of more than ~16K.
+HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "160K")
 TIMEOUT = PROCESS_TIMEOUT
-
-
-@pytest.fixture(scope="session", name="bundle")
-def bundle_fixture(tmp_path_factory):
-    from edgezmq.cli import bundle as cmd_bundle
-
-    out = str(tmp_path_factory.mktemp("mpbundle"))
-    tool = cmd_bundle.find_mpy_cross()
-    cmd_bundle.build(out, mpy=tool is not None)
-    if tool is not None:  # the device script too: compiling it on the device costs heap
-        subprocess.run([tool, "-o", os.path.join(out, "mp_device.mpy"), DEVICE], check=True)
-    return out
 
 
 class Device:
@@ -83,20 +67,6 @@ class Device:
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.wait()
-
-
-@pytest.fixture(name="device")
-def device_fixture(bundle):
-    started = []
-
-    def start(role, endpoint=None, heap=HEAP, extra=()):
-        d = Device(bundle, role, endpoint, heap, extra)
-        started.append(d)
-        return d
-
-    yield start
-    for d in started:
-        d.kill()
 
 
 def _pz(pz, kind, bind_ep=None, connect_ep=None):

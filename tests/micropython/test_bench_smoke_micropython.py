@@ -5,8 +5,10 @@ import json
 import sys
 
 import pytest
+from support import SCALE
 
 
+@pytest.mark.timeout(int(400 * SCALE))  # above the run's own limit below
 def test_mp_bench_runs(tmp_path):
     """benchmarks/mp_bench.py end to end, tiny: every socket type's heap row
     comes from a device that finished, and the three senders are measured."""
@@ -20,7 +22,7 @@ def test_mp_bench_runs(tmp_path):
     out = tmp_path / "mp.json"
     r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "mp_bench.py"), "--rounds", "1",
                         "--count", "300", "--no-min-heap", "--json", str(out)],
-                       capture_output=True, text=True, timeout=180)
+                       capture_output=True, text=True, timeout=300 * SCALE)  # ~6 s when idle
     assert r.returncode == 0, r.stdout + r.stderr
     doc = json.loads(out.read_text())
     assert [m["type"] for m in doc["memory"] if m["ok"] and m["live"] > 0] == [

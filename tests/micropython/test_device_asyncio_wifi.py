@@ -5,7 +5,7 @@ import threading
 import time
 
 import pytest
-from device_kit import HEAP, MP, TIMEOUT, _pz, bundle_fixture  # noqa: F401 (fixtures: bundle)
+from device_kit import HEAP, MP, TIMEOUT, _pz
 from support import ROOT
 
 pytestmark = pytest.mark.micropython

@@ -3,15 +3,13 @@ binds, as a CURVE client, and out of heap then recovering."""
 import os
 
 import pytest
-from device_kit import (  # noqa: F401 (fixtures: bundle, device)
+from device_kit import (
     MP,
     REP_EXPECT,
     TIMEOUT,
     _ask,
     _check_pull,
     _pz,
-    bundle_fixture,
-    device_fixture,
 )
 
 pytestmark = pytest.mark.micropython

@@ -6,7 +6,7 @@ import subprocess
 import threading
 
 import pytest
-from device_kit import HEAP, MP, _check_pull, _pz, bundle_fixture, device_fixture  # noqa: F401 (fixtures: bundle, device)
+from device_kit import HEAP, MP, _check_pull, _pz
 from support import ROOT
 
 pytestmark = pytest.mark.micropython

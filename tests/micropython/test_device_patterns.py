@@ -3,15 +3,13 @@ REQ/REP, PUB/SUB and DEALER, the device binding and connecting; the bytes
 that crossed the wire are checked."""
 
 import pytest
-from device_kit import (  # noqa: F401 (fixtures: bundle, device)
+from device_kit import (
     MP,
     REP_EXPECT,
     TIMEOUT,
     _ask,
     _check_pull,
     _pz,
-    bundle_fixture,
-    device_fixture,
 )
 
 pytestmark = pytest.mark.micropython

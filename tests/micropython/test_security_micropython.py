@@ -64,18 +64,11 @@ print("DONE")
 
 
 @pytest.fixture(scope="module")
-def mp_bundle(tmp_path_factory):
-    from support import micropython_binary
-
-    if micropython_binary() is None:
-        pytest.skip("MicroPython unix port not installed")
-    from edgezmq.cli import bundle as cmd_bundle
-
-    out = str(tmp_path_factory.mktemp("mpsec"))
-    cmd_bundle.build(out, mpy=cmd_bundle.find_mpy_cross() is not None)
-    with open(os.path.join(out, "mp_curve.py"), "w") as f:
+def mp_bundle(bundle):
+    """The session's device bundle (micropython/conftest.py) with mp_curve.py beside it."""
+    with open(os.path.join(bundle, "mp_curve.py"), "w") as f:
         f.write(MP_CURVE)
-    return out
+    return bundle
 
 
 MP_HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "256K")  # as micropython/device_kit.py's CURVE_HEAP

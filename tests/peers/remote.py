@@ -16,6 +16,7 @@ class Peer:
 
     def __init__(self, *args, argv=None, env=None):
         self.pump = None
+        self.log = []
         self.p = subprocess.Popen(
             argv or [PY, PEER, *args], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1, env=env
         )
@@ -28,15 +29,21 @@ class Peer:
         self.n = 0
 
     def _read(self):
-        if self.pump is not None:
-            # a cooperative edgezmq context moves bytes only inside its own
-            # calls: keep driving it while the peer works on our command
-            while not select.select([self.p.stdout], [], [], 0.005)[0]:
-                self.pump()
-        line = self.p.stdout.readline()
-        if not line:
-            raise RuntimeError("pyzmq peer died")
-        return json.loads(line)
+        """The next JSON reply. Other lines are the peer's log (edgezmq on
+        MicroPython prints it, e.g. a connection the other side closed): kept
+        in self.log, and they may come before any reply."""
+        while True:
+            if self.pump is not None:
+                # a cooperative edgezmq context moves bytes only inside its own
+                # calls: keep driving it while the peer works on our command
+                while not select.select([self.p.stdout], [], [], 0.005)[0]:
+                    self.pump()
+            line = self.p.stdout.readline()
+            if not line:
+                raise RuntimeError("peer died; its log:\n" + "".join(self.log[-20:]))
+            if line.startswith("{"):
+                return json.loads(line)
+            self.log.append(line)
 
     def call(self, op, **kw):
         kw["op"] = op
