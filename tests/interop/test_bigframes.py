@@ -5,6 +5,7 @@ whatever the socket took at once, and whoever is at the other end."""
 import threading
 
 import pytest
+from support import wait_connected
 
 zmq = pytest.importorskip("zmq")
 import edgezmq  # noqa: E402
@@ -94,6 +95,7 @@ def test_a_mutable_buffer_changed_after_send_is_sent_as_it_was(pz):
         pull.rcvtimeo = 20000
         push = ctx.socket(edgezmq.PUSH)
         push.connect("tcp://127.0.0.1:%d" % bind_port(pull))
+        wait_connected(push)  # cooperative: the handshake runs inside edgezmq calls
         buf = bytearray(body(4 << 20, 7))
         want = bytes(buf)
         push.send(buf)
