@@ -15,6 +15,7 @@ import weakref
 from ..._compat import ticks_diff, ticks_ms
 
 log = logging.getLogger("edgezmq")
+log.addHandler(logging.NullHandler())  # silent unless the program configures logging, as pyzmq
 
 _WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK)
@@ -125,7 +126,7 @@ def _flush_at_exit() -> None:
             if not ctx.closed:
                 ctx.term()
         except Exception as e:  # noqa: BLE001 - exit must go on
-            log.debug("edgezmq: at exit: %s", e)
+            log.debug("at exit: %s", e)
 
 
 atexit.register(_flush_at_exit)
@@ -245,7 +246,7 @@ class CPythonPort:
             if e.errno in _WOULD_BLOCK:
                 return None
             if e.errno in (errno.EMFILE, errno.ENFILE, errno.ECONNABORTED):
-                log.warning("edgezmq: accept: %s", e)
+                log.warning("accept: %s", e)
                 return None
             raise
         s.setblocking(False)
@@ -316,8 +317,8 @@ class CPythonPort:
                 self._crypto = PureCrypto(os.urandom)
         return self._crypto
 
-    def log(self, msg: str) -> None:
-        log.warning(msg)
+    def log(self, level: int, msg: str, args: tuple = ()) -> None:
+        log.log(level, msg, *args)
 
     def serial_attach(self, ctx, sock, ep, addr, binding):
         from .serial_transport import attach
@@ -374,4 +375,4 @@ def _io_loop(ctx) -> None:
             try:
                 ctx.poll_once(100)
             except Exception as e:  # noqa: BLE001 - keep serving other peers
-                log.exception("edgezmq: I/O thread: %s", e)
+                log.exception("I/O thread: %s", e)
