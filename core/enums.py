@@ -17,11 +17,12 @@ SocketType = IntEnum("SocketType", _members("PAIR PUB SUB REQ REP DEALER ROUTER 
                      module=__name__)
 Flag = IntFlag("Flag", _members("DONTWAIT SNDMORE NOBLOCK"), module=__name__)
 PollEvent = IntFlag("PollEvent", _members("POLLIN POLLOUT POLLERR POLLPRI"), module=__name__)
-Event = IntFlag("Event", _members(
+Event = IntFlag("Event", dict(_members(
     "EVENT_CONNECTED EVENT_CONNECT_DELAYED EVENT_CONNECT_RETRIED EVENT_LISTENING EVENT_BIND_FAILED"
     " EVENT_ACCEPTED EVENT_ACCEPT_FAILED EVENT_CLOSED EVENT_CLOSE_FAILED EVENT_DISCONNECTED"
     " EVENT_MONITOR_STOPPED EVENT_HANDSHAKE_FAILED_NO_DETAIL EVENT_HANDSHAKE_SUCCEEDED"
-    " EVENT_HANDSHAKE_FAILED_PROTOCOL EVENT_HANDSHAKE_FAILED_AUTH EVENT_ALL", "EVENT_"), module=__name__)
+    " EVENT_HANDSHAKE_FAILED_PROTOCOL EVENT_HANDSHAKE_FAILED_AUTH", "EVENT_"),
+    ALL_V1=C.EVENT_ALL, ALL=C.EVENT_ALL), module=__name__)  # ALL an alias of ALL_V1, as pyzmq
 SecurityMechanism = IntEnum("SecurityMechanism", _members("NULL PLAIN CURVE"), module=__name__)
 SocketOption = IntEnum("SocketOption", _members(
     "AFFINITY ROUTING_ID IDENTITY SUBSCRIBE UNSUBSCRIBE RATE SNDBUF RCVBUF RCVMORE FD EVENTS TYPE LINGER"
