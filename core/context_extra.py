@@ -7,7 +7,10 @@ CPython installs them as ordinary Context methods when context.py is
 imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
-from ._compat import ticks_ms
+from ._compat import const, ticks_ms
+from .errors import ZMQError
+
+_EINVAL = const(22)
 
 
 def _resolve(fut):
@@ -131,7 +134,7 @@ def ctx_get(self, option):
     if option == 1:
         return self.io_threads
     if option not in _CTX_GET:
-        raise ZMQError(C.EINVAL)
+        raise ZMQError(_EINVAL)
     opts = getattr(self, "ctx_options", None) or {}
     return opts.get(option, _CTX_GET[option])
 
@@ -144,7 +147,7 @@ def ctx_set(self, option, value):
         raise TypeError("an integer is required")
     if option == 1:
         if value < 0:
-            raise ZMQError(C.EINVAL)
+            raise ZMQError(_EINVAL)
         self.io_threads = value
         if not self.sockets and not self.closed:
             if value and self.io_thread is None:
@@ -154,7 +157,7 @@ def ctx_set(self, option, value):
                 self.io_thread = None
         return
     if option not in _CTX_SET:
-        raise ZMQError(C.EINVAL)
+        raise ZMQError(_EINVAL)
     opts = getattr(self, "ctx_options", None)
     if opts is None:
         opts = self.ctx_options = {}

@@ -281,7 +281,7 @@ class Engine:
             return
         self.active = False
         if reason:
-            self.ctx.log("edgezmq: %s: closing connection: %s" % (self.session.peer_address, reason))
+            self.ctx.log(10, "%s: closing connection: %s", self.session.peer_address, reason)  # DEBUG
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None

@@ -6,9 +6,8 @@ import struct
 import sys
 import time
 
-import pytest
-
 import edgezmq
+import pytest
 
 zmq = pytest.importorskip("zmq")
 LIBS = [zmq, edgezmq]
