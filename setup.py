@@ -10,6 +10,7 @@ things pyproject alone cannot say.
 from setuptools import find_packages, setup
 
 ROOTS = (("edgezmq", "core"), ("edgezmq.ports", "ports"))
+SKIP = ["build", "build.*", "*.build", "*.build.*"]  # scratch trees (a freeze build under ports/micropython)
 CFFI_MODULES = ["ports/cpython/_zmtpfast_build.py:ffi", "ports/cpython/_linkfast_build.py:ffi"]
 
 
@@ -17,7 +18,7 @@ def packages():
     out = []
     for name, folder in ROOTS:
         out.append(name)
-        out += [name + "." + p for p in find_packages(folder)]
+        out += [name + "." + p for p in find_packages(folder, exclude=SKIP)]
     return out
 
 

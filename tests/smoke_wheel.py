@@ -76,7 +76,9 @@ def expected_members() -> set[str]:
     for folder, dest in (("core", "edgezmq"), ("ports", "edgezmq/ports")):
         base = os.path.join(ROOT, folder)
         for path in glob.glob(os.path.join(base, "**", "*.py"), recursive=True):
-            out.add(dest + "/" + os.path.relpath(path, base).replace(os.sep, "/"))
+            rel = os.path.relpath(path, base).replace(os.sep, "/")
+            if "build" not in rel.split("/"):  # scratch trees, not the package
+                out.add(dest + "/" + rel)
     return out
 
 
