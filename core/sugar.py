@@ -156,7 +156,9 @@ def unbind(self, addr):
             if name not in self.inproc_names:
                 raise ZMQError(C.ENOENT, "not bound to %s" % addr)
             self.inproc_names.remove(name)
-            self.ctx.inproc_unbind(name, self)
+            from .transports import inproc
+
+            inproc.unbind(self, name)
             return
         lis = self.listeners.pop(addr, None)
         if lis is None:
