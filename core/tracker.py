@@ -5,9 +5,9 @@ once: send(..., copy=False) returns the finished tracker where pyzmq returns
 one (track=True, or a frame under pyzmq's copy threshold), and None elsewhere."""
 from __future__ import annotations
 
-import threading
-import time
-from typing import Any
+import threading  # port-ok: CPython only
+import time  # port-ok: CPython only
+from typing import Any  # port-ok: CPython only
 
 from .misc import NotDone
 

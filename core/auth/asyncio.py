@@ -6,7 +6,7 @@ pyzmq's name and signature (start() and stop() are plain calls there too).
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any  # port-ok: CPython only
 
 from .base import Authenticator
 

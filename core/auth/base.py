@@ -9,8 +9,8 @@ on the context's reactor: no thread or task of its own (see thread.py).
 """
 from __future__ import annotations
 
-import logging
-from typing import Any
+import logging  # port-ok: CPython only
+from typing import Any  # port-ok: CPython only
 
 from .. import z85
 from ..security import zap as _zap

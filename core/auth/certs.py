@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime
 import glob
-import os
-from typing import Any
+import os  # port-ok: CPython only
+from typing import Any  # port-ok: CPython only
 
 from .. import z85
 

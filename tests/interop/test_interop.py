@@ -95,7 +95,8 @@ def test_edgezmq_heartbeats_keep_a_libzmq_peer(ctx, peer):
     r.linger = 0
     r.heartbeat_ivl = 50
     r.heartbeat_timeout = 300
-    ep = r.bind("tcp://127.0.0.1:*").last_endpoint.decode()
+    r.bind("tcp://127.0.0.1:*")
+    ep = r.last_endpoint.decode()
     d = peer.socket("DEALER")
     d.connect(ep)
     d.monitor()
