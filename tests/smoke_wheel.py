@@ -128,7 +128,9 @@ def smoke(work: str, wheel: str | None) -> None:
         raise Failed("%s\n(the bundle must work from an installed package: the device sources ship in the wheel as edgezmq/ and edgezmq/ports/micropython/)" % e) from None
     for rel in ("edgezmq/__init__.py", "edgezmq/socket.py", "edgezmq/ports/micropython/port.py"):
         if not os.path.exists(os.path.join(out_dir, rel)):
-            raise Failed("edgezmq bundle: %s missing from %s" % (rel, out_dir))
+            raise Failed("edgezmq bundle wrote no %s in %s: from an installed package it must take the "
+                         "device sources from the package itself (edgezmq/, edgezmq/ports/micropython/), "
+                         "there is no core/ beside it" % (rel, out_dir))
     if os.path.exists(os.path.join(out_dir, "edgezmq", "ports", "cpython")):
         raise Failed("edgezmq bundle: the CPython port must not be in the device bundle")
     print("smoke: edgezmq bundle: ok")
