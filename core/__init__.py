@@ -10,7 +10,14 @@ from .errors import Again, ContextTerminated, ZMQBaseError, ZMQError, strerror  
 from .socket import Socket  # noqa: F401
 
 if sys.implementation.name != "micropython":
+    # pyzmq's names that a device never loads: enums (zmq.constants), zmq.error,
+    # MessageTracker, and the context options (zmq.IO_THREADS)
+    from . import constants as _constants
+    from . import enums as _enums  # port-ok: CPython only (not in the device bundle)
+    from . import error  # noqa: F401  # port-ok: CPython only
     from .constants import *  # noqa: F401,F403
+    from .enums import *  # noqa: F401,F403  # port-ok: CPython only
+    from .error import InterruptedSystemCall, ZMQBindError  # noqa: F401  # port-ok: CPython only
     from .misc import (  # noqa: F401
         Frame,
         Message,
@@ -28,6 +35,11 @@ if sys.implementation.name != "micropython":
         zmq_version_info,
     )
     from .poll import Poller, select  # noqa: F401
+    from .tracker import MessageTracker  # noqa: F401  # port-ok: CPython only
+
+    for _n in _enums.__all__:
+        setattr(_constants, _n, getattr(_enums, _n))  # from zmq.constants import SocketType
+    del _n, _constants, _enums
 
     DRAFT_API = False  # no draft socket types (CLIENT/SERVER, RADIO/DISH)
 else:

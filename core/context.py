@@ -78,8 +78,10 @@ class Context:
         if sock in self.sockets:
             self.sockets.remove(sock)
 
-    def log(self, msg):
-        self.port.log(msg)
+    def log(self, level, msg, *args):
+        """A line at logging's level numbers (10 DEBUG, 30 WARNING): the port
+        formats msg % args only when it shows the line."""
+        self.port.log(level, msg, args)
 
     # -- waiting ---------------------------------------------------------------
     def wait(self, timeout_ms):

@@ -7,7 +7,10 @@ CPython installs them as ordinary Context methods when context.py is
 imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
-from ._compat import ticks_ms
+from ._compat import const, ticks_ms
+from .errors import ZMQError
+
+_EINVAL = const(22)
 
 
 def _resolve(fut):
@@ -119,12 +122,73 @@ def getsockopt(self, option):
     return 0
 
 
+# zmq_ctx_get/set (libzmq's numbers): IO_THREADS=1 MAX_SOCKETS=2 SOCKET_LIMIT=3
+# (get; THREAD_PRIORITY=3 on set) THREAD_SCHED_POLICY=4 MAX_MSGSZ=5 MSG_T_SIZE=6
+# THREAD_AFFINITY_CPU_ADD/REMOVE=7/8 (set) THREAD_NAME_PREFIX=9, with libzmq's defaults
+_CTX_GET = {2: 1023, 3: 65535, 4: -1, 5: 2147483647, 6: 64, 9: 0}
+_CTX_SET = (2, 3, 4, 5, 7, 8, 9)
+
+
+def ctx_get(self, option):
+    """Context.get(option) as zmq_ctx_get: EINVAL for what libzmq lacks."""
+    if option == 1:
+        return self.io_threads
+    if option not in _CTX_GET:
+        raise ZMQError(_EINVAL)
+    opts = getattr(self, "ctx_options", None) or {}
+    return opts.get(option, _CTX_GET[option])
+
+
+def ctx_set(self, option, value):
+    """Context.set(option, value) as zmq_ctx_set. IO_THREADS takes effect
+    while the context has no socket (libzmq starts its threads then too):
+    0 makes it cooperative, more than 0 gives it the I/O thread."""
+    if not isinstance(value, int):
+        raise TypeError("an integer is required")
+    if option == 1:
+        if value < 0:
+            raise ZMQError(_EINVAL)
+        self.io_threads = value
+        if not self.sockets and not self.closed:
+            if value and self.io_thread is None:
+                self.io_thread = self.port.start_io_thread(self)
+            elif not value and self.io_thread is not None:
+                self.port.stop_io_thread(self)
+                self.io_thread = None
+        return
+    if option not in _CTX_SET:
+        raise ZMQError(_EINVAL)
+    opts = getattr(self, "ctx_options", None)
+    if opts is None:
+        opts = self.ctx_options = {}
+    if option in _CTX_GET:
+        opts[option] = value
+
+
 def __enter__(self):
     return self
 
 
 def __exit__(self, *exc):
-    self.destroy() if exc[0] is not None else self.term()
+    self.destroy()  # as pyzmq: sockets still open are closed (with their LINGER)
+
+
+def __del__(self):
+    """A Context the program dropped without term(): destroy it, as pyzmq
+    does, so its I/O thread ends and its sockets and fds close (CPython only;
+    the I/O thread holds it weakly). On its own I/O thread, which may hold
+    the lock, the work moves to a short-lived thread."""
+    if self.__dict__.get("closed", True):
+        return
+    try:
+        import threading  # port-ok: CPython only (installed there)
+
+        if self.io_thread is threading.current_thread():
+            threading.Thread(target=self.destroy, name="edgezmq-del", daemon=True).start()
+        else:
+            self.destroy()
+    except Exception:  # noqa: BLE001 - a finalizer must not raise (e.g. at interpreter exit)
+        pass
 
 
 METHODS = {
@@ -140,8 +204,8 @@ METHODS = {
     "destroy": destroy,
     "setsockopt": setsockopt,
     "getsockopt": getsockopt,
-    "set": setsockopt,
-    "get": getsockopt,
+    "set": ctx_set,
+    "get": ctx_get,
     "__enter__": __enter__,
     "__exit__": __exit__,
 }
@@ -153,6 +217,7 @@ def install(cls, name=None):
     if name is None:
         for n, fn in METHODS.items():
             setattr(cls, n, fn)
+        cls.__del__ = __del__  # CPython: a dropped Context is destroyed (not looked up on a device)
         return True
     fn = METHODS.get(name)
     if fn is None:

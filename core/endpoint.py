@@ -25,6 +25,8 @@ def parse(addr, binding):
     whose message names the endpoint, as pyzmq's (addr='...')."""
     if isinstance(addr, bytes):
         addr = addr.decode()
+    elif not isinstance(addr, str):
+        raise TypeError("Expected addr to be str, got addr=%r" % (addr,))  # as pyzmq
     try:
         return _parse(addr, binding)
     except ZMQError as e:

@@ -41,6 +41,8 @@ _REQ = const(3)
 
 class Socket:
     def __init__(self, ctx, socket_type):
+        if not isinstance(socket_type, int):
+            raise TypeError("an integer is required")  # as pyzmq: ctx.socket("PUB")
         patterns.info(socket_type)  # EINVAL for an unknown type
         r = _setraw
         r(self, "ctx", ctx)
@@ -70,6 +72,8 @@ class Socket:
         if opt is None and name.isupper():  # sock.LINGER as pyzmq spells it too
             opt = O.NAMES.get(name.lower())
         if opt is None:
+            if not _MICROPY and name[0] != "_" and name not in self.__dict__:
+                self.check_attribute(name)  # a misspelt option is AttributeError, as pyzmq
             _setraw(self, name, value)
         else:
             self.setsockopt(opt & 0xFF, value)
@@ -256,7 +260,7 @@ class Socket:
                     ctx.poll_nowait()
             if pattern.send_frame(data, more):
                 self._sent(more)
-                return None
+                return None if copy else self.tracker_for(data, track)
             if flags & C.DONTWAIT:
                 raise Again()
             timeout = self.options.sndtimeo
@@ -271,7 +275,7 @@ class Socket:
                 self._check_open()
                 if pattern.send_frame(data, more):
                     self._sent(more)
-                    return None
+                    return None if copy else self.tracker_for(data, track)
 
     def _sent(self, more):
         _setraw(self, "sending_more", bool(more))
@@ -287,8 +291,8 @@ class Socket:
         if n == 0:
             return None
         for i in range(n - 1):
-            self.send(parts[i], C.SNDMORE | flags)
-        return self.send(parts[-1], flags)  # SNDMORE in flags leaves the message open, as pyzmq
+            self.send(parts[i], C.SNDMORE | flags, copy)
+        return self.send(parts[-1], flags, copy, track)  # SNDMORE in flags leaves the message open, as pyzmq
 
     # -- receiving ------------------------------------------------------------
     def _recv_frame(self, flags):

@@ -7,9 +7,13 @@ so the pyzmq surface is unchanged. MicroPython leaves them out of the class
 (each method costs heap) and Socket.__getattr__ loads this module the first
 time one of them is looked up and makes that one a method of the class.
 """
+import sys
+
 from . import constants as C
 from . import patterns
 from .errors import ZMQError
+
+_MICROPY = sys.implementation.name == "micropython"
 
 
 def setsockopt_string(self, option, value, encoding="utf-8"):
@@ -22,10 +26,29 @@ def getsockopt_string(self, option, encoding="utf-8"):
 
 
 def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
+    """A free port: the system's choice, or (with a range given) random tries
+    in [min_port, max_port) as pyzmq, ZMQBindError when all are taken."""
     if isinstance(addr, bytes):
         addr = addr.decode()
-    self.bind("%s:*" % addr)
-    return int(self.last_endpoint.decode().rsplit(":", 1)[1])
+    if min_port == 49152 and max_port == 65536:
+        self.bind("%s:*" % addr)
+        return int(self.last_endpoint.decode().rsplit(":", 1)[1])
+    import random
+
+    for _ in range(max_tries):
+        port = random.randrange(min_port, max_port)
+        try:
+            self.bind("%s:%d" % (addr, port))
+        except ZMQError as e:
+            if e.errno != C.EADDRINUSE:
+                raise
+            continue
+        return port
+    if _MICROPY:  # zmq.error is CPython's (not in the device bundle)
+        raise ZMQError(C.EADDRINUSE, "Could not bind socket to random port.")
+    from .error import ZMQBindError  # port-ok: CPython only
+
+    raise ZMQBindError("Could not bind socket to random port.")
 
 
 def send_json(self, obj, flags=0, **kwargs):
@@ -130,6 +153,15 @@ def unbind(self, addr):
     if isinstance(addr, bytes):
         addr = addr.decode()
     with self.ctx.lock:
+        if addr.startswith("inproc://"):
+            name = addr[9:]
+            if name not in self.inproc_names:
+                raise ZMQError(C.ENOENT, "not bound to %s" % addr)
+            self.inproc_names.remove(name)
+            from .transports import inproc
+
+            inproc.unbind(self, name)
+            return
         lis = self.listeners.pop(addr, None)
         if lis is None:
             raise ZMQError(C.ENOENT, "not bound to %s" % addr)
@@ -148,6 +180,25 @@ def disconnect(self, addr):
         eng = c.close()
         if eng is not None:
             eng.close()
+
+
+def check_attribute(self, name):
+    """Socket.__setattr__ on CPython: a name that is neither an option nor
+    defined by the class (or annotated, as pyzmq allows) raises AttributeError."""
+    for cls in type(self).__mro__:
+        if name in cls.__dict__ or name in getattr(cls, "__annotations__", {}):
+            return
+    raise AttributeError("%s has no such option: %s" % (type(self).__name__, name.upper()))
+
+
+def tracker_for(self, data, track):
+    """send(copy=False)'s MessageTracker, as pyzmq (done at once: sends copy);
+    None on MicroPython, which has no threading.Event."""
+    if _MICROPY:
+        return None
+    from .tracker import sent_tracker  # port-ok: CPython only
+
+    return sent_tracker(data, track)
 
 
 def fileno(self):
@@ -188,6 +239,8 @@ METHODS = {
     "unbind": unbind,
     "disconnect": disconnect,
     "fileno": fileno,
+    "tracker_for": tracker_for,
+    "check_attribute": check_attribute,
     "__enter__": __enter__,
     "__exit__": __exit__,
 }
@@ -214,10 +267,56 @@ def _dir(self):
     return sorted(set(object.__dir__(self)) | {p.split("=")[0] for p in opts})
 
 
+class SocketContext:
+    """What bind() and connect() return on CPython, as pyzmq's: `with
+    sock.bind(url):` unbinds at the end of the block (and `with
+    sock.connect(url):` disconnects); the socket stays open."""
+
+    def __init__(self, socket, kind, addr):
+        self.socket = socket
+        self.kind = kind
+        self.addr = addr
+
+    def __repr__(self):
+        return "<SocketContext(%s=%r)>" % (self.kind, self.addr)
+
+    def __enter__(self):
+        return self.socket
+
+    def __exit__(self, *exc):
+        if self.socket.closed:
+            return
+        try:
+            if self.kind == "bind":
+                self.socket.unbind(self.addr)
+            else:
+                self.socket.disconnect(self.addr)
+        except ZMQError as e:
+            # an inproc connect has no disconnect here yet: the pipe stays until close
+            if not (e.errno == C.ENOENT and self.addr.startswith("inproc://")):
+                raise
+
+
+def _with_context(fn, kind):
+    def method(self, addr):
+        fn(self, addr)
+        if kind == "bind":
+            addr = self.last_endpoint.decode()  # the port a tcp://...:* bind got, as pyzmq
+        elif isinstance(addr, bytes):
+            addr = addr.decode()
+        return SocketContext(self, kind, addr)
+
+    method.__name__ = fn.__name__
+    method.__doc__ = fn.__doc__
+    return method
+
+
 def install(cls):
     """Make them ordinary methods of cls (CPython)."""
     for name, fn in METHODS.items():
         setattr(cls, name, fn)
+    cls.bind = _with_context(cls.bind, "bind")
+    cls.connect = _with_context(cls.connect, "connect")
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
     cls.type = property(lambda self: self.socket_type)
     # pyzmq's handle on the libzmq socket; here the socket's state, which an

@@ -442,6 +442,12 @@ def main(argv: list[str]) -> int:
             listen = listen or a.tcp
     if not listen and not dial:
         ap.error("give a TCP endpoint (or --listen / --dial)")
+    try:
+        import serial  # noqa: F401  (without it the device never opens: say so and stop)
+    except ImportError:
+        print("edgezmq gateway: the serial line needs pyserial (pip install pyserial, or edgezmq[serial])",
+              file=sys.stderr)
+        return 2
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO if a.verbose else logging.WARNING,
                             format="%(asctime)s %(message)s", stream=sys.stderr)

@@ -19,7 +19,7 @@ def main(argv: list[str]) -> int:
                     help="metadata line for the secret certificate")
     ap.add_argument("--force", action="store_true", help="overwrite existing files")
     args = ap.parse_args(argv)
-    from edgezmq.ports.cpython.auth import create_certificates, load_certificate
+    from edgezmq.auth.certs import create_certificates, load_certificate
 
     meta = {}
     for m in args.meta:

@@ -76,7 +76,7 @@ class ZapClient:
         if parts and parts[0] == b"":
             parts = parts[1:]
         if len(parts) < 6:
-            self.ctx.log("edgezmq: malformed ZAP reply ignored (%d frames)" % len(parts))
+            self.ctx.log(30, "malformed ZAP reply ignored (%d frames)", len(parts))  # WARNING
             return
         engine = self.pending.pop(parts[1], None)
         if engine is not None and engine.active:
@@ -134,7 +134,7 @@ def answer(handler, parts, log=None):
             meta = metadata.encode([(_b(k), _b(v)) for k, v in items])
     except Exception as e:  # the handler's bug must not take the context down
         if log is not None:
-            log("edgezmq: ZAP handler failed: %r" % (e,))
+            log(30, "ZAP handler failed: %r", e)  # WARNING: a bug in the handler
         return [b"1.0", rid, b"500", b"Internal error", b"", b""]
     return [b"1.0", rid, status, text, user_id, bytes(meta)]
 

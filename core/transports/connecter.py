@@ -11,11 +11,14 @@ from .stream import Engine, refuse
 _EVENT_CONNECTED = const(0x1)
 _EVENT_CONNECT_DELAYED = const(0x2)
 _EVENT_CONNECT_RETRIED = const(0x4)
+_DEBUG = const(10)  # log levels (logging's numbers)
 
 
 class Redialer:
     """The reconnect policy shared by every transport's connecter: RECONNECT_IVL,
     doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds."""
+
+    failed = 0  # errno of the last dial that failed: logged once per cause
 
     def __init__(self, sock, address):
         self.sock = sock
@@ -35,6 +38,7 @@ class Redialer:
 
     def on_connected(self):
         self.ivl = self.sock.options.reconnect_ivl  # handshake done: reset backoff
+        self.failed = 0
 
     def on_engine_closed(self, engine):
         self.engine = None
@@ -125,7 +129,9 @@ class Connecter(Redialer):
         try:
             self.stream = self.ctx.port.connect(self.ep)
         except OSError as e:
-            self.ctx.log("edgezmq: connect to %s failed: %s" % (self.address, e))
+            if e.errno != self.failed:  # once, not every RECONNECT_IVL
+                self.failed = e.errno
+                self.ctx.log(_DEBUG, "connect to %s failed: %s", self.address, e)
             self.retry()
             return
         self.fd = self.stream.fileno()

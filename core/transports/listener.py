@@ -33,7 +33,7 @@ class Listener:
                 got = port.accept(self.lsock)
             except OSError as e:
                 sock.monitor_event(C.EVENT_ACCEPT_FAILED, self.address, 0)
-                self.ctx.log("edgezmq: accept on %s failed: %s" % (self.address, e))
+                self.ctx.log(30, "accept on %s failed: %s", self.address, e)  # WARNING
                 return
             except MemoryError:
                 # the port could not even take the connection: the peer waits in

@@ -21,6 +21,7 @@ from ..zmtp.connection import (
     Connection,
 )
 
+_WARNING = const(30)  # logging's level numbers
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 _COALESCE = const(16384)  # a batch of back-to-back messages is written once this big
 
@@ -319,7 +320,7 @@ class Engine:
             return
         self.active = False
         if reason:
-            self.ctx.log("edgezmq: %s: closing connection: %s" % (self.session.peer_address, reason))
+            self.ctx.log(10, "%s: closing connection: %s", self.session.peer_address, reason)  # DEBUG
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -356,6 +357,6 @@ def refuse(ctx, stream, why):
     except OSError:
         pass
     try:
-        ctx.log("edgezmq: %s: refused" % why)
+        ctx.log(_WARNING, "%s: refused", why)
     except MemoryError:
         pass

@@ -186,6 +186,8 @@ class FrameDecoder:
         # grows as bytes really arrive, so a lying peer costs only what it sends
         self.grow = size > _PREALLOC_MAX
         if self.grow:
+            if size >> 47:  # beyond any address space: libzmq's allocation fails and it closes
+                raise ProtocolError("frame of %d bytes cannot be allocated" % size)
             self.body = bytearray()
         elif self.flags & FLAG_COMMAND:
             self.body = bytearray(size)

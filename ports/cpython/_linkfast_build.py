@@ -2,6 +2,8 @@
 
     python ports/cpython/_linkfast_build.py      # -> ports/cpython/_linkfast*.so
 
+`pip install .` builds it too (setup.py's cffi_modules, through ffi()).
+
 Optional: edgezmq.transports.serial.framing's pure-Python functions give the same results,
 and ports/cpython/linkfast.py falls back to them when this module is not
 built. CRC-32 needs no C here: CPython's binascii.crc32 already is C.
@@ -60,6 +62,17 @@ long lf_unstuff(const unsigned char *src, size_t n, unsigned char *dst, size_t c
     return (long)w;
 }
 """
+
+
+def ffi(name="edgezmq.ports.cpython._linkfast"):
+    """The FFI for setup.py's cffi_modules: an optional extension, so an
+    install without a C compiler skips it and keeps the pure-Python path."""
+    from cffi import FFI
+
+    f = FFI()
+    f.cdef(CDEF)
+    f.set_source(name, SOURCE, extra_compile_args=["-O2", "-std=c99"], optional=True)
+    return f
 
 
 def build(dest_dir, name="_linkfast"):

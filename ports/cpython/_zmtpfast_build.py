@@ -2,6 +2,8 @@
 
     python ports/cpython/_zmtpfast_build.py      # -> ports/cpython/_zmtpfast*.so
 
+`pip install .` builds it too (setup.py's cffi_modules, through ffi()).
+
 Optional: edgezmq.zmtp.frames.FrameDecoder's pure-Python loop gives the same
 results, and ports/cpython/zmtpfast.py falls back to it when this module is
 not built (or EDGEZMQ_PURE=1).
@@ -75,6 +77,17 @@ long zf_match(const unsigned char *data, size_t n, const unsigned char *table, s
     return 0;
 }
 """
+
+
+def ffi(name="edgezmq.ports.cpython._zmtpfast"):
+    """The FFI for setup.py's cffi_modules: an optional extension, so an
+    install without a C compiler skips it and keeps the pure-Python path."""
+    from cffi import FFI
+
+    f = FFI()
+    f.cdef(CDEF)
+    f.set_source(name, SOURCE, extra_compile_args=["-O2", "-std=c99"], optional=True)
+    return f
 
 
 def build(dest_dir, name="_zmtpfast"):

@@ -15,6 +15,7 @@ import weakref
 from ..._compat import ticks_diff, ticks_ms
 
 log = logging.getLogger("edgezmq")
+log.addHandler(logging.NullHandler())  # silent unless the program configures logging, as pyzmq
 
 _WOULD_BLOCK = (errno.EAGAIN, errno.EWOULDBLOCK)
 _IN_PROGRESS = (errno.EINPROGRESS, errno.EAGAIN, errno.EWOULDBLOCK)
@@ -72,6 +73,11 @@ class EpollPoller:
                 out.append((h, ev & rd, ev & wr, ev & er))
         return out
 
+    def wait_fd(self) -> int | None:
+        """An fd readable while poll() has events (the epoll fd), or None:
+        the I/O thread waits on it without holding the context."""
+        return self._ep.fileno() if self._ep is not None else None
+
     def close(self) -> None:
         if self._ep is not None:
             self._ep.close()
@@ -125,7 +131,7 @@ def _flush_at_exit() -> None:
             if not ctx.closed:
                 ctx.term()
         except Exception as e:  # noqa: BLE001 - exit must go on
-            log.debug("edgezmq: at exit: %s", e)
+            log.debug("at exit: %s", e)
 
 
 atexit.register(_flush_at_exit)
@@ -163,7 +169,10 @@ class CPythonPort:
     def start_io_thread(self, ctx) -> threading.Thread:
         _contexts.add(ctx)
         ctx._io_stop = False
-        t = threading.Thread(target=_io_loop, args=(ctx,), name="edgezmq-io", daemon=True)
+        # a weak reference: a Context the program drops is collected, and its
+        # finalizer (Context.__del__) stops this thread
+        args = (weakref.ref(ctx), ctx.lock, ctx.reactor.poller.wait_fd())
+        t = threading.Thread(target=_io_loop, args=args, name="edgezmq-io", daemon=True)
         t.start()
         return t
 
@@ -186,9 +195,7 @@ class CPythonPort:
         if ":" in host or (not host and options.ipv6):
             family = socket.AF_INET6
         elif host and not _is_ipv4(host):
-            infos = socket.getaddrinfo(host, ep.port, 0, socket.SOCK_STREAM)
-            family = infos[0][0]
-            host = infos[0][4][0]
+            family, host = _bind_host(host, ep.port)
         s = socket.socket(family, socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -245,7 +252,7 @@ class CPythonPort:
             if e.errno in _WOULD_BLOCK:
                 return None
             if e.errno in (errno.EMFILE, errno.ENFILE, errno.ECONNABORTED):
-                log.warning("edgezmq: accept: %s", e)
+                log.warning("accept: %s", e)
                 return None
             raise
         s.setblocking(False)
@@ -316,8 +323,8 @@ class CPythonPort:
                 self._crypto = PureCrypto(os.urandom)
         return self._crypto
 
-    def log(self, msg: str) -> None:
-        log.warning(msg)
+    def log(self, level: int, msg: str, args: tuple = ()) -> None:
+        log.log(level, msg, *args)
 
     def serial_attach(self, ctx, sock, ep, addr, binding):
         from .serial_transport import attach
@@ -338,6 +345,38 @@ def _copy(dst, doff, src, soff, n) -> None:
         memoryview(dst)[doff : doff + n] = memoryview(src)[soff : soff + n]
 
 
+def _bind_host(name: str, port: int) -> tuple[int, str]:
+    """A tcp bind's interface name (eth0: its IPv4 address) or host name, as
+    libzmq resolves them; neither is ENODEV, as libzmq says it."""
+    addr = _interface_ipv4(name)
+    if addr is not None:
+        return socket.AF_INET, addr
+    try:
+        infos = socket.getaddrinfo(name, port, 0, socket.SOCK_STREAM)
+    except socket.gaierror:
+        raise OSError(errno.ENODEV, "no interface or host %r" % name) from None
+    return infos[0][0], infos[0][4][0]
+
+
+def _interface_ipv4(name: str) -> str | None:
+    """The IPv4 address of network interface `name` (Linux), or None."""
+    try:
+        import fcntl
+        import struct
+
+        socket.if_nametoindex(name)
+    except (ImportError, OSError):
+        return None
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        r = fcntl.ioctl(s.fileno(), 0x8915, struct.pack("256s", name.encode()[:15]))  # SIOCGIFADDR
+    except OSError:
+        return None
+    finally:
+        s.close()
+    return socket.inet_ntoa(r[20:24])
+
+
 def _is_ipv4(h: str) -> bool:
     try:
         socket.inet_aton(h)
@@ -347,17 +386,70 @@ def _is_ipv4(h: str) -> bool:
 
 
 _STAND_BACK_MS = 3
+_IDLE_MS = 100  # the I/O thread's longest wait: it rechecks its context this often
 
 
-def _io_loop(ctx) -> None:
+def _io_loop(ref, lock, wait_fd) -> None:
     """The I/O thread: polls whenever no application thread is waiting to.
 
     While an application thread keeps blocking in the context (a REQ/REP
     loop), it does its own polling and the I/O thread sleeps outside the
     lock instead of taking turns: each turn would cost thread handoffs
     (measured: ~16 futex calls per round trip). Background I/O resumes
-    _STAND_BACK_MS after the application last blocked."""
-    lock = ctx.lock
+    _STAND_BACK_MS after the application last blocked.
+
+    The thread holds its context only during a turn: it blocks on the epoll
+    fd (wait_fd) with a weak reference, so a dropped Context is garbage."""
+    if wait_fd is None:  # no epoll (macOS): the old loop, holding the context
+        return _io_loop_strong(ref, lock)
+    watch = select.poll()  # the epoll fd turns readable when poll() has events
+    watch.register(wait_fd, select.POLLIN)
+    with lock:
+        while True:
+            ctx = ref()
+            if ctx is None or ctx._io_stop or ctx.closed:
+                return
+            if ctx.polling or ctx.waiters:
+                del ctx
+                lock.wait(0.05)
+                continue
+            idle = ticks_diff(ticks_ms(), ctx.app_waited)
+            if 0 <= idle < _STAND_BACK_MS:
+                del ctx
+                lock.release()
+                try:
+                    time.sleep((_STAND_BACK_MS - idle) / 1000.0)
+                finally:
+                    lock.acquire()
+                continue
+            try:
+                ctx.poll_once(0)
+                timeout = ctx.reactor._next_timeout(_IDLE_MS)
+            except Exception as e:  # noqa: BLE001 - keep serving other peers
+                log.exception("I/O thread: %s", e)
+                timeout = _IDLE_MS
+            if timeout == 0 or ctx.dirty:
+                continue
+            ctx.polling = True  # the leader: followers and new timers wake the waker
+            del ctx
+            lock.release()
+            try:
+                watch.poll(timeout)
+            except (OSError, ValueError):  # the epoll fd closed under us: term()
+                pass
+            finally:
+                lock.acquire()
+            ctx = ref()
+            if ctx is not None:
+                ctx.polling = False
+                lock.notify_all()
+                del ctx
+
+
+def _io_loop_strong(ref, lock) -> None:
+    ctx = ref()
+    if ctx is None:
+        return
     with lock:
         while not ctx._io_stop and not ctx.closed:
             if ctx.polling or ctx.waiters:
@@ -372,6 +464,6 @@ def _io_loop(ctx) -> None:
                     lock.acquire()
                 continue
             try:
-                ctx.poll_once(100)
+                ctx.poll_once(_IDLE_MS)
             except Exception as e:  # noqa: BLE001 - keep serving other peers
-                log.exception("edgezmq: I/O thread: %s", e)
+                log.exception("I/O thread: %s", e)

@@ -87,7 +87,7 @@ def accept(self, lsock):
         if e.errno == _EAGAIN or e.errno == errno.ECONNABORTED:
             return None
         if e.errno in (errno.ENOMEM, errno.ENOBUFS, 23, 24):  # ENFILE, EMFILE
-            self.log("edgezmq: accept: %s" % e)
+            self.log(30, "accept: %s", (e,))
             return None
         raise
     s.setblocking(False)

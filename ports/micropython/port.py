@@ -222,8 +222,12 @@ class MicroPythonPort:
             self._crypto = PureCrypto(os.urandom)
         return self._crypto
 
-    def log(self, msg):
-        print(msg)
+    def log(self, level, msg, args=()):
+        # WARNING lines only (each line costs heap): ctx.port.log_level = 10
+        # shows the DEBUG ones (an instance attribute, set only when wanted:
+        # a class attribute would cost heap in every program)
+        if level >= 30 or level >= getattr(self, "log_level", 30):
+            print("edgezmq:", msg % args)
 
     def serial_attach(self, ctx, sock, ep, addr, binding):
         try:

@@ -100,7 +100,7 @@ def logged(caplog, word):
     ids=["http", "zmtp1.0", "zmtp2.0", "major2", "badsig"],
 )
 def test_old_or_wrong_greeting_refused_immediately(data, word, rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(data)
     got, took = wait_closed(raw, rep)
@@ -112,7 +112,7 @@ def test_old_or_wrong_greeting_refused_immediately(data, word, rep, peer, caplog
 
 
 def test_socket_type_mismatch(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"PUB"))
     got, _ = wait_closed(raw, rep)
@@ -123,7 +123,7 @@ def test_socket_type_mismatch(rep, peer, caplog):
 
 
 def test_truncated_frame_then_eof(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"REQ") + b"\x01\x00" + b"\x00\x10abc")
     raw.shutdown(socket.SHUT_WR)
@@ -136,7 +136,7 @@ def test_truncated_frame_then_eof(rep, peer, caplog):
 
 @pytest.mark.parametrize("maxmsgsize", [-1, 1000])
 def test_oversize_frame(maxmsgsize, rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     rep.maxmsgsize = maxmsgsize
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"REQ") + b"\x01\x00" + b"\x02" + (2**63).to_bytes(8, "big") + b"x" * 100)
@@ -147,7 +147,7 @@ def test_oversize_frame(maxmsgsize, rep, peer, caplog):
 
 
 def test_maxmsgsize_exceeded_by_a_real_body(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     rep.maxmsgsize = 10
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"REQ") + b"\x01\x00" + b"\x00\x0b" + b"x" * 11)
@@ -163,7 +163,7 @@ def test_maxmsgsize_exceeded_by_a_real_body(rep, peer, caplog):
     ids=["value-past-end", "short-length", "name-past-end"],
 )
 def test_malformed_metadata(extra, rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"REQ", extra))
     wait_closed(raw, rep)
@@ -174,7 +174,7 @@ def test_malformed_metadata(extra, rep, peer, caplog):
 
 @pytest.mark.parametrize("flags", [0x08, 0x40, 0x81])
 def test_reserved_flag_bits(flags, rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + ready(b"REQ") + bytes((flags, 1)) + b"a")
     wait_closed(raw, rep)
@@ -185,7 +185,7 @@ def test_reserved_flag_bits(flags, rep, peer, caplog):
 
 @pytest.mark.parametrize("partial", [b"", GREETING_31[:20], GREETING_31])
 def test_silent_peer_closed_after_handshake_ivl(partial, rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     rep.handshake_ivl = 300
     raw = raw_connect(rep)
     raw.sendall(partial)
@@ -198,7 +198,7 @@ def test_silent_peer_closed_after_handshake_ivl(partial, rep, peer, caplog):
 
 
 def test_data_before_handshake(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + b"\x00\x05hello")
     wait_closed(raw, rep)
@@ -208,7 +208,7 @@ def test_data_before_handshake(rep, peer, caplog):
 
 
 def test_peer_error_command(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     raw.sendall(GREETING_31 + b"\x04\x0b\x05ERROR\x04nope")
     wait_closed(raw, rep)
@@ -224,7 +224,7 @@ def test_peer_error_command(rep, peer, caplog):
 )
 @given(junk=st.binary(min_size=1, max_size=300))
 def test_fuzz_after_greeting_never_kills_the_socket(junk, rep, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     try:
         raw.sendall(GREETING_31 + ready(b"REQ") + junk)
@@ -246,7 +246,7 @@ def test_fuzz_then_good_client(rep, peer, caplog):
     import random
 
     rnd = random.Random(1234)
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raws = []
     for _ in range(30):
         r = raw_connect(rep)
@@ -356,7 +356,7 @@ def test_handshake_failure_reaches_the_monitor(ez):
 
 
 def test_too_many_metadata_properties(rep, peer, caplog):
-    caplog.set_level(logging.WARNING, "edgezmq")
+    caplog.set_level(logging.DEBUG, "edgezmq")
     raw = raw_connect(rep)
     extra = b"".join(metadata.encode([(b"X-%d" % i, b"v")]) for i in range(100))
     body = b"\x05READY" + metadata.encode([(b"Socket-Type", b"REQ")]) + extra

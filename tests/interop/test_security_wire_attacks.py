@@ -442,7 +442,7 @@ def _recorded_curve_stream():
 
     r = random.Random(7)
     c = ez.Context(io_threads=1)
-    c.log = lambda msg: None
+    c.log = lambda *a: None
     try:
         pull = Local(c, "PULL", sec_opts("CURVE", "server"))
         port = int(pull.bind().rsplit(":", 1)[1])
@@ -503,7 +503,7 @@ def test_fuzz_curve_server_from_recorded_session(ctx, curve_pull, mutations):
     stream = _mutate(_recorded(), mutations)
     pull, port = curve_pull
     logs = []
-    ctx.log = logs.append
+    ctx.log = lambda level, msg, *args: logs.append(msg % args)
     raw = Raw(port)
     try:
         raw.sock.sendall(stream)

@@ -278,9 +278,17 @@ def test_size_over_int64_refused_without_limit(size):
 def test_huge_declared_size_without_limit_does_not_preallocate():
     pool = CountingPool()
     conn, owner = handshake(pool=pool)
-    feed(conn, b"\x02" + (2**62).to_bytes(8, "big") + b"abc")
+    feed(conn, b"\x02" + (2**40).to_bytes(8, "big") + b"abc")
     assert pool.allocs == []  # the body grows with what arrives
     assert conn.decoder.got == 3
+
+
+def test_size_no_memory_holds_closes_the_connection():
+    """2**62 bytes: libzmq's allocation fails and it closes; so does edgezmq
+    (tests/interop/test_pyzmq_names.py runs the same bytes against both)."""
+    conn, owner = handshake()
+    with pytest.raises(ProtocolError, match="cannot be allocated"):
+        feed(conn, b"\x02" + (2**62).to_bytes(8, "big") + b"abc")
 
 
 def test_command_over_limit_refused():

@@ -188,7 +188,7 @@ class SerialLink:
         except OSError as e:
             if not self._told and self.opens >= 0:
                 self._told = True  # once per outage
-                self.ctx.log("edgezmq: %s: cannot open (%s); retrying" % (self.address, e))
+                self.ctx.log(10, "%s: cannot open (%s); retrying", self.address, e)  # DEBUG
             self.reopen_timer = self.reactor.call_later(REOPEN_MS, self.start)
             return e
         self._told = False
@@ -199,7 +199,7 @@ class SerialLink:
         self.reactor.add(self)
         self.active = True
         if self.opens > 0:
-            self.ctx.log("edgezmq: %s: device is back" % self.address)
+            self.ctx.log(10, "%s: device is back", self.address)
             self.link.reset("device reopened")
         self.opens = self.opens + 1 if self.opens > 0 else 1
         self.service()
@@ -209,7 +209,7 @@ class SerialLink:
         """The device failed (unplugged, board reset): reset and reopen later."""
         if self.dev is None:
             return
-        self.ctx.log("edgezmq: %s: device lost (%s); reopening" % (self.address, why))
+        self.ctx.log(10, "%s: device lost (%s); reopening", self.address, why)
         self._told = True  # that says it
         self._drop_device()
         self.link.reset("device lost")
@@ -345,11 +345,11 @@ class SerialLink:
                         self._closed(s)
                         break
             elif kind == EV_LINK_UP:
-                self.ctx.log("edgezmq: %s: link up" % self.address)
+                self.ctx.log(10, "%s: link up", self.address)
                 for c in list(self.connecters):
                     c.link_up()
             elif kind == EV_LINK_DOWN:
-                self.ctx.log("edgezmq: %s: link down (%s)" % (self.address, v))
+                self.ctx.log(10, "%s: link down (%s)", self.address, v)
 
     def _closed(self, s):
         """The peer or a link reset closed a channel: its connection ends."""
@@ -382,7 +382,7 @@ class SerialLink:
         except MemoryError:
             self.forget(s)
             ch.close()
-            self.ctx.log("edgezmq: %s: no memory for a connection: refused" % self.address)
+            self.ctx.log(30, "%s: no memory for a connection: refused", self.address)  # WARNING
             return None
         s.engine = e
         return e
@@ -511,7 +511,7 @@ class SerialConnecter(Redialer):
         try:
             ch = h.link.open_channel()
         except LinkError as e:
-            self.ctx.log("edgezmq: %s: cannot open a channel: %s" % (self.address, e))
+            self.ctx.log(30, "%s: cannot open a channel: %s", self.address, e)  # WARNING
             self.retry()
             return
         self.engine = h.engine_on(self.sock, ch, self, self.address, self.session)

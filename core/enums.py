@@ -1,0 +1,64 @@
+"""pyzmq's enums (zmq.constants: SocketType, Event, PollEvent, ...) over the
+numbers in core/constants.py, so `zmq.SocketType.PUB`, `zmq.Event(ev)` and
+`zmq.PollEvent.POLLIN` work. CPython only: a device keeps plain ints and
+never imports this module (enum costs heap there and MicroPython lacks it)."""
+from __future__ import annotations
+
+from enum import IntEnum, IntFlag  # port-ok: CPython only
+
+from . import constants as C
+
+
+def _members(names: str, prefix: str = "") -> dict[str, int]:
+    return {n[len(prefix):]: getattr(C, n) for n in names.split()}
+
+
+SocketType = IntEnum("SocketType", _members("PAIR PUB SUB REQ REP DEALER ROUTER PULL PUSH XPUB XSUB XREQ XREP"),
+                     module=__name__)
+Flag = IntFlag("Flag", _members("DONTWAIT SNDMORE NOBLOCK"), module=__name__)
+PollEvent = IntFlag("PollEvent", _members("POLLIN POLLOUT POLLERR POLLPRI"), module=__name__)
+Event = IntFlag("Event", dict(_members(
+    "EVENT_CONNECTED EVENT_CONNECT_DELAYED EVENT_CONNECT_RETRIED EVENT_LISTENING EVENT_BIND_FAILED"
+    " EVENT_ACCEPTED EVENT_ACCEPT_FAILED EVENT_CLOSED EVENT_CLOSE_FAILED EVENT_DISCONNECTED"
+    " EVENT_MONITOR_STOPPED EVENT_HANDSHAKE_FAILED_NO_DETAIL EVENT_HANDSHAKE_SUCCEEDED"
+    " EVENT_HANDSHAKE_FAILED_PROTOCOL EVENT_HANDSHAKE_FAILED_AUTH", "EVENT_"),
+    ALL_V1=C.EVENT_ALL, ALL=C.EVENT_ALL), module=__name__)  # ALL an alias of ALL_V1, as pyzmq
+SecurityMechanism = IntEnum("SecurityMechanism", _members("NULL PLAIN CURVE"), module=__name__)
+SocketOption = IntEnum("SocketOption", _members(
+    "AFFINITY ROUTING_ID IDENTITY SUBSCRIBE UNSUBSCRIBE RATE SNDBUF RCVBUF RCVMORE FD EVENTS TYPE LINGER"
+    " RECONNECT_IVL BACKLOG RECONNECT_IVL_MAX MAXMSGSIZE SNDHWM RCVHWM MULTICAST_HOPS RCVTIMEO SNDTIMEO"
+    " LAST_ENDPOINT ROUTER_MANDATORY TCP_KEEPALIVE IMMEDIATE XPUB_VERBOSE ROUTER_RAW IPV6 MECHANISM"
+    " PLAIN_SERVER PLAIN_USERNAME PLAIN_PASSWORD CURVE_SERVER CURVE_PUBLICKEY CURVE_SECRETKEY"
+    " CURVE_SERVERKEY PROBE_ROUTER REQ_CORRELATE REQ_RELAXED CONFLATE ZAP_DOMAIN ROUTER_HANDOVER"
+    " IPC_FILTER_PID IPC_FILTER_UID IPC_FILTER_GID CONNECT_ROUTING_ID HANDSHAKE_IVL XPUB_NODROP"
+    " XPUB_MANUAL XPUB_WELCOME_MSG INVERT_MATCHING HEARTBEAT_IVL HEARTBEAT_TTL HEARTBEAT_TIMEOUT"
+    " XPUB_VERBOSER CONNECT_TIMEOUT HWM"), module=__name__)
+# zmq_ctx_get/set options (libzmq's numbers; THREAD_PRIORITY is an alias, as in pyzmq)
+ContextOption = IntEnum("ContextOption", {
+    "IO_THREADS": 1, "MAX_SOCKETS": 2, "SOCKET_LIMIT": 3, "THREAD_PRIORITY": 3, "THREAD_SCHED_POLICY": 4,
+    "MAX_MSGSZ": 5, "MSG_T_SIZE": 6, "THREAD_AFFINITY_CPU_ADD": 7, "THREAD_AFFINITY_CPU_REMOVE": 8,
+    "THREAD_NAME_PREFIX": 9,
+}, module=__name__)
+Errno = IntEnum("Errno", _members(
+    "EPERM ENOENT EINTR EBADF EAGAIN ENOMEM EACCES EFAULT EBUSY EEXIST ENODEV EINVAL EMFILE ENOSPC"
+    " EPIPE ENAMETOOLONG ENOSYS ENOTSOCK EMSGSIZE EPROTONOSUPPORT ENOTSUP EAFNOSUPPORT EADDRINUSE"
+    " EADDRNOTAVAIL ENETDOWN ENETUNREACH ECONNABORTED ECONNRESET ENOBUFS ENOTCONN ETIMEDOUT"
+    " ECONNREFUSED EHOSTUNREACH EINPROGRESS EFSM ENOCOMPATPROTO ETERM EMTHREAD"), module=__name__)
+
+# the context options as module constants too (zmq.IO_THREADS), as pyzmq
+IO_THREADS = ContextOption.IO_THREADS
+MAX_SOCKETS = ContextOption.MAX_SOCKETS
+SOCKET_LIMIT = ContextOption.SOCKET_LIMIT
+THREAD_PRIORITY = ContextOption.THREAD_PRIORITY
+THREAD_SCHED_POLICY = ContextOption.THREAD_SCHED_POLICY
+MAX_MSGSZ = ContextOption.MAX_MSGSZ
+MSG_T_SIZE = ContextOption.MSG_T_SIZE
+THREAD_AFFINITY_CPU_ADD = ContextOption.THREAD_AFFINITY_CPU_ADD
+THREAD_AFFINITY_CPU_REMOVE = ContextOption.THREAD_AFFINITY_CPU_REMOVE
+THREAD_NAME_PREFIX = ContextOption.THREAD_NAME_PREFIX
+
+__all__ = [
+    "SocketType", "Flag", "PollEvent", "Event", "SecurityMechanism", "SocketOption", "ContextOption", "Errno",
+    "IO_THREADS", "MAX_SOCKETS", "SOCKET_LIMIT", "THREAD_PRIORITY", "THREAD_SCHED_POLICY", "MAX_MSGSZ",
+    "MSG_T_SIZE", "THREAD_AFFINITY_CPU_ADD", "THREAD_AFFINITY_CPU_REMOVE", "THREAD_NAME_PREFIX",
+]
