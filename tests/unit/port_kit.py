@@ -246,6 +246,9 @@ class MonitorLog:
     def emit(self, event, value, address):
         self.events.append((event, value, address))
 
+    def stop(self):
+        self.events.append(("stopped", 0, ""))
+
     def kinds(self):
         return [e for e, _, _ in self.events]
 
