@@ -138,6 +138,28 @@ def test_a_write_error_closes_the_connection(clock):
     assert any("write failed" in line for line in r.ctx.port.logs)
 
 
+def test_a_write_failing_at_ready_drops_one_message_and_keeps_the_rest_queued(clock):
+    r = Rig(C.PUSH, persistent=True)
+    for body in (b"a", b"b"):
+        r.sock.pattern.send_frame(body, 0)
+    r.stream.sends = [OSError(errno.EPIPE, "broken pipe")]
+    r.readable(PEER_GREETING + ready_cmd(b"PULL"))
+    assert not r.engine.active and not r.session.connected and r.session.active
+    assert r.sock.stats["dropped_disconnect"] == 1 and r.session.pending() == 1  # b waits for the next
+
+
+@pytest.mark.xfail(strict=True, raises=AssertionError,
+                   reason="bug: Session.connection_ready flushes the queue (which may close the connection) "
+                   "before it announces HANDSHAKE_SUCCEEDED and counts the connect: a monitor sees "
+                   "DISCONNECTED, then HANDSHAKE_SUCCEEDED for a connection that is gone")
+def test_monitor_events_keep_their_order_when_a_write_fails_at_ready(clock):
+    r = Rig(C.PUSH, persistent=True)
+    r.sock.pattern.send_frame(b"a", 0)
+    r.stream.sends = [OSError(errno.EPIPE, "broken pipe")]
+    r.readable(PEER_GREETING + ready_cmd(b"PULL"))
+    assert r.mon.kinds() == [C.EVENT_HANDSHAKE_SUCCEEDED, C.EVENT_DISCONNECTED]
+
+
 # -- reading ---------------------------------------------------------------------------------
 
 
