@@ -78,11 +78,15 @@ class Session(Pipe):
                 self.connected = False
                 return False
             self.active = True
+            flush = False
         else:
-            self._flush_outq()
-            sock.pattern.pipe_ready(self)
+            flush = True
         sock.monitor_event(C.EVENT_HANDSHAKE_SUCCEEDED, self.peer_address, engine.fd)
         _count(sock, "connects", 1)
+        if flush:  # after the event: a write that fails here reports its disconnect second
+            self._flush_outq()
+            if self.conn is not None:
+                sock.pattern.pipe_ready(self)
         sock.ctx.wake_waiters()
         return True
 
@@ -229,8 +233,13 @@ class Session(Pipe):
         return len(self.ends) + (q.msgs if q is not None else 0)
 
     def close(self, reason=None):
-        """Drop this peer: its connection ends and the pattern forgets it."""
+        """Drop this peer: its connection ends and the pattern forgets it;
+        messages still queued for it are counted as dropped."""
         self.persistent = False
+        q = self.outq
+        if q is not None and q.msgs:
+            _count(self.sock, "dropped_linger" if self.sock.closed else "dropped_disconnect", q.msgs)
+            self.outq = None
         e = self.engine
         if e is not None:
             e.close(reason)

@@ -117,13 +117,25 @@ class Pub(Pattern):
         pass
 
     def on_subscription(self, pipe, topic, on):
-        if pipe.subs is None:
+        """One subscriber's topics are a set, as libzmq's XPUB keeps them: its
+        SUB sends SUBSCRIBE on every subscribe() but CANCEL only on the last
+        unsubscribe(), so a repeated SUBSCRIBE changes nothing."""
+        subs = pipe.subs
+        if subs is None:
             return
         if on:
-            pipe.subs.add(topic)
+            if topic in subs.counts:
+                self._repeated(topic)
+                return
+            subs.add(topic)
+        elif topic in subs.counts:
+            subs.remove(topic)
         else:
-            pipe.subs.remove(topic)
+            return
         self._changed(topic, on)
+
+    def _repeated(self, topic):
+        """A subscriber subscribed again to a topic it has."""
 
     def send_frame(self, data, more):
         targets = self.targets
@@ -164,6 +176,11 @@ class XPub(Pub):
         self.all_topics = Topics()
         self.pending = []  # subscription messages for the application
         self.manual = False
+
+    def _repeated(self, topic):
+        if self.sock.options.xpub_verbose:  # the application sees every SUBSCRIBE
+            self.pending.append(b"\x01" + topic)
+            self.sock.ctx.wake_waiters()
 
     def _changed(self, topic, on, times=1):
         verbose = self.sock.options.xpub_verbose

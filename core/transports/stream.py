@@ -185,6 +185,8 @@ class Engine:
             _count(self.sock, "protocol_errors", 1)
             self.close("socket refused the peer (duplicate identity)", C.EVENT_HANDSHAKE_FAILED_PROTOCOL)
             return
+        if not self.active:
+            return  # writing what was queued for the peer failed: closed already
         if self.origin is not None:
             self.origin.on_connected()
         self._schedule_timer()

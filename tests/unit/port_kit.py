@@ -179,8 +179,8 @@ class FakePort:
     def start_io_thread(self, ctx):
         raise AssertionError("unit tests run no I/O thread")
 
-    def log(self, msg):
-        self.logs.append(msg)
+    def log(self, level, msg, args=()):
+        self.logs.append(msg % args if args else msg)
 
     # -- streams ------------------------------------------------------------------
     def read_into(self, s, buf):

@@ -148,10 +148,6 @@ def test_a_write_failing_at_ready_drops_one_message_and_keeps_the_rest_queued(cl
     assert r.sock.stats["dropped_disconnect"] == 1 and r.session.pending() == 1  # b waits for the next
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="bug: Session.connection_ready flushes the queue (which may close the connection) "
-                   "before it announces HANDSHAKE_SUCCEEDED and counts the connect: a monitor sees "
-                   "DISCONNECTED, then HANDSHAKE_SUCCEEDED for a connection that is gone")
 def test_monitor_events_keep_their_order_when_a_write_fails_at_ready(clock):
     r = Rig(C.PUSH, persistent=True)
     r.sock.pattern.send_frame(b"a", 0)
