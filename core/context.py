@@ -8,6 +8,7 @@ CPython, installed on first use on MicroPython (Context.__getattr__)."""
 import sys
 
 from ._compat import const, ticks_diff, ticks_ms
+from ._lazy import bind_one
 from .errors import ContextTerminated
 from .pool import FramePool
 from .reactor import Reactor
@@ -149,9 +150,8 @@ class Context:
                 self.waker.wake()
 
     def __getattr__(self, name):
-        from .context_extra import install  # MicroPython: installed on first use
-
-        if not install(Context, name):
+        # MicroPython: a method of context_extra.py, bound the first time it is used (core/_lazy.py)
+        if not bind_one(Context, "edgezmq.context_extra", name):
             raise AttributeError(name)
         return getattr(self, name)
 
@@ -229,6 +229,6 @@ class Context:
 
 
 if sys.implementation.name != "micropython":
-    from .context_extra import install
+    from ._lazy import bind_all
 
-    install(Context)
+    bind_all(Context, "edgezmq.context_extra").install_cpython(Context)

@@ -211,16 +211,7 @@ METHODS = {
 }
 
 
-def install(cls, name=None):
-    """Make them methods of cls: all of them (CPython), or the one named
-    (MicroPython, on first lookup). -> False when there is no such method."""
-    if name is None:
-        for n, fn in METHODS.items():
-            setattr(cls, n, fn)
-        cls.__del__ = __del__  # CPython: a dropped Context is destroyed (not looked up on a device)
-        return True
-    fn = METHODS.get(name)
-    if fn is None:
-        return False
-    setattr(cls, name, fn)
-    return True
+def install_cpython(cls):
+    """What CPython adds besides METHODS (core/_lazy.py binds those): a dropped
+    Context is destroyed (never looked up on a device, so not a METHOD)."""
+    cls.__del__ = __del__

@@ -66,7 +66,3 @@ class ContextTerminated(ZMQError):
 
 class ProtocolError(Exception):
     """A peer broke ZMTP: the connection is closed with this reason."""
-
-
-if __import__("sys").implementation.name != "micropython":
-    from .misc import NotDone, ZMQVersionError  # noqa: F401  (pyzmq's zmq.error has them)

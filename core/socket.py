@@ -7,6 +7,7 @@ from . import endpoint as E
 from . import options as O
 from . import patterns, security
 from ._compat import const, ticks_diff, ticks_ms
+from ._lazy import bind_one
 from .errors import Again, ContextTerminated, ZMQError
 
 _MICROPY = sys.implementation.name == "micropython"
@@ -83,14 +84,9 @@ class Socket:
         if opt is None and name.isupper():
             opt = O.NAMES.get(name.lower())
         if opt is None:
-            # MicroPython: a convenience left out of the class (core/sugar.py)
-            # becomes a method the first time it is looked up
+            # MicroPython: a convenience of sugar.py, bound the first time it is used (core/_lazy.py)
             if _MICROPY and name[0] != "_" or name == "__enter__" or name == "__exit__":
-                from .sugar import METHODS
-
-                fn = METHODS.get(name)
-                if fn is not None:
-                    setattr(Socket, name, fn)
+                if bind_one(Socket, "edgezmq.sugar", name):
                     return getattr(self, name)
             raise AttributeError(name)
         try:
@@ -416,6 +412,6 @@ class Socket:
 
 
 if not _MICROPY:  # CPython: the conveniences are ordinary methods (core/sugar.py)
-    from .sugar import install
+    from ._lazy import bind_all
 
-    install(Socket)
+    bind_all(Socket, "edgezmq.sugar").install_cpython(Socket)

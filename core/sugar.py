@@ -311,10 +311,9 @@ def _with_context(fn, kind):
     return method
 
 
-def install(cls):
-    """Make them ordinary methods of cls (CPython)."""
-    for name, fn in METHODS.items():
-        setattr(cls, name, fn)
+def install_cpython(cls):
+    """What CPython adds besides METHODS (core/_lazy.py binds those): pyzmq's
+    SocketContext from bind/connect, properties, repr and dir."""
     cls.bind = _with_context(cls.bind, "bind")
     cls.connect = _with_context(cls.connect, "connect")
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)

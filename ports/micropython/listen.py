@@ -113,3 +113,7 @@ def _ntoa(b):
         return socket.inet_ntop(socket.AF_INET, b)  # port-ok: not on every board
     except (AttributeError, OSError, ValueError):
         return "%d.%d.%d.%d" % (b[0], b[1], b[2], b[3])
+
+
+# the port's methods that live here (core/_lazy.py binds them on first use)
+METHODS = {"listen": listen, "accept": accept, "unlink_ipc": unlink_ipc}

@@ -12,6 +12,8 @@ import select
 
 from micropython import const
 
+from ..._lazy import bind_one
+
 _EAGAIN = errno.EAGAIN
 # connect() in progress: EINPROGRESS (unix, lwIP), EAGAIN on some lwIP builds,
 # ETIMEDOUT is what old ESP32 builds raise for a non-blocking connect
@@ -154,13 +156,10 @@ class MicroPythonPort:
     waker = start_io_thread = stop_io_thread = _nothing
 
     def __getattr__(self, name):
-        # binding, accepting and ipc files live in listen.py,
-        # loaded the first time a program binds (a client never does)
-        if name not in _LAZY:
+        # binding, accepting and ipc files live in listen.py, bound the first
+        # time a program binds (a client never does): core/_lazy.py
+        if name not in _LAZY or not bind_one(MicroPythonPort, "edgezmq.ports.micropython.listen", name):
             raise AttributeError(name)
-        from . import listen
-
-        setattr(MicroPythonPort, name, getattr(listen, name))
         return getattr(self, name)
 
     # -- streams -----------------------------------------------------------
