@@ -18,24 +18,19 @@ if sys.implementation.name != "micropython":
     from .constants import *  # noqa: F401,F403
     from .enums import *  # noqa: F401,F403  # port-ok: CPython only
     from .error import InterruptedSystemCall, ZMQBindError  # noqa: F401  # port-ok: CPython only
-    from .misc import (  # noqa: F401
-        Frame,
-        Message,
-        NotDone,
+    from .frame import Frame, Message  # noqa: F401
+    from .poll import Poller, select  # noqa: F401
+    from .proxy import device, proxy, proxy_steerable  # noqa: F401
+    from .security.keys import curve_keypair, curve_public  # noqa: F401
+    from .tracker import MessageTracker, NotDone  # noqa: F401  # port-ok: CPython only
+    from .versions import (  # noqa: F401
         ZMQVersionError,
-        curve_keypair,
-        curve_public,
-        device,
         has,
-        proxy,
-        proxy_steerable,
         pyzmq_version,
         pyzmq_version_info,
         zmq_version,
         zmq_version_info,
     )
-    from .poll import Poller, select  # noqa: F401
-    from .tracker import MessageTracker  # noqa: F401  # port-ok: CPython only
 
     for _n in _enums.__all__:
         setattr(_constants, _n, getattr(_enums, _n))  # from zmq.constants import SocketType
@@ -44,21 +39,31 @@ if sys.implementation.name != "micropython":
     DRAFT_API = False  # no draft socket types (CLIENT/SERVER, RADIO/DISH)
 else:
     # A device imports only what a socket needs: the ~150 constants are not
-    # copied here (each name costs heap) and Poller is loaded on first use.
+    # copied here (each name costs heap) and the rest loads on first use, from
+    # the module this table names (the rule of core/_lazy.py, for module names)
+    _LAZY = (
+        ("poll", ("Poller", "select")),
+        ("versions", ("zmq_version", "zmq_version_info", "pyzmq_version", "pyzmq_version_info", "has",
+                      "ZMQVersionError")),
+        ("frame", ("Frame", "Message")),
+        ("security.keys", ("curve_keypair", "curve_public")),
+        ("proxy", ("proxy", "proxy_steerable", "device")),
+    )
+
     def __getattr__(name):
-        if name == "Poller" or name == "select":
-            from . import poll as m
-        elif name.isupper():
+        if name.isupper():
             from . import constants as m
         else:
-            try:  # a submodule not imported yet: `from . import z85` lands here
-                __import__(__name__ + "." + name)
-                return globals()[name]
-            except ImportError as e:
-                from . import misc as m
-
-                if not hasattr(m, name):
+            for module, names in _LAZY:
+                if name in names:
+                    m = __import__(__name__ + "." + module, None, None, (name,))
+                    break
+            else:  # a submodule not imported yet: `from . import z85` lands here
+                try:
+                    __import__(__name__ + "." + name)
+                except ImportError as e:
                     raise (AttributeError(name) if name in str(e) else e) from None
+                return globals()[name]
         v = getattr(m, name)
         globals()[name] = v
         return v

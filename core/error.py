@@ -3,7 +3,8 @@
 ZMQError, Again and ContextTerminated live in core/errors.py (a device needs
 them); this module adds the rest of pyzmq's names."""
 from .errors import Again, ContextTerminated, ZMQBaseError, ZMQError, strerror  # noqa: F401
-from .misc import NotDone, ZMQVersionError  # noqa: F401
+from .tracker import NotDone  # noqa: F401
+from .versions import ZMQVersionError  # noqa: F401
 
 
 class ZMQBindError(ZMQBaseError):

@@ -32,3 +32,13 @@ def proxy(frontend, backend, capture=None, control=None):
             _forward(frontend, backend, capture)
         if backend in ready:
             _forward(backend, frontend, capture)
+
+
+def proxy_steerable(frontend, backend, capture=None, control=None):
+    """zmq.proxy_steerable: proxy() with a control socket (PAUSE, RESUME, TERMINATE)."""
+    return proxy(frontend, backend, capture, control)
+
+
+def device(device_type, frontend, backend):
+    """zmq.device, the old name of proxy (device_type is ignored, as libzmq)."""
+    return proxy(frontend, backend)

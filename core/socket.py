@@ -330,7 +330,7 @@ class Socket:
             data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
             self.ctx.pool.give(buf)
         if not copy:  # a Frame: the bytes plus more and the connection's metadata
-            from .misc import frame_of
+            from .frame import frame_of
 
             return frame_of(self, data, more)
         return data

@@ -9,9 +9,13 @@ import threading  # port-ok: CPython only
 import time  # port-ok: CPython only
 from typing import Any  # port-ok: CPython only
 
-from .misc import NotDone
+from .errors import ZMQBaseError
 
 COPY_THRESHOLD = 65536  # pyzmq's Socket.copy_threshold default
+
+
+class NotDone(ZMQBaseError):
+    """MessageTracker.wait() timed out."""
 
 
 class MessageTracker:

@@ -48,7 +48,7 @@ def _write_key_file(path: str, banner: str, public_key, secret_key=None, metadat
 def create_certificates(key_dir, name: str, metadata: dict | None = None, keypair=None) -> tuple[str, str]:
     """Write key_dir/name.key (public, mode 0644) and name.key_secret (mode 0600).
     -> (public file, secret file). keypair: (public, secret) Z85, else a new one."""
-    from ..misc import curve_keypair
+    from ..security.keys import curve_keypair
 
     public_key, secret_key = keypair or curve_keypair()
     base = os.path.join(os.fspath(key_dir), name)

@@ -26,7 +26,7 @@ Keys in config are 32 raw bytes; config.crypto is the port's crypto object
 from ..errors import ProtocolError
 from ..zmtp import metadata
 from .mechanism import split_command
-from .plain import ZapServer
+from .zapauth import ZapServer
 
 _HELLO = b"\x05HELLO"
 _WELCOME = b"\x07WELCOME"

@@ -106,7 +106,7 @@ class NullMechanism(Mechanism):
 def null(config, as_server, local_meta, peer_address=b""):
     """NULL, or (libzmq) NULL that asks the ZAP handler when the socket has a ZAP domain."""
     if config.zap_domain and config.zap_available:
-        from .plain import NullZapMechanism
+        from .zapauth import NullZapMechanism
 
         return NullZapMechanism(config, as_server, local_meta, peer_address)
     return NullMechanism(config, as_server, local_meta, peer_address)

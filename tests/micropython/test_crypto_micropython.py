@@ -15,7 +15,7 @@ MICROPYTHON = support.micropython_binary()
 
 MY_CORE = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/__init__.py",
            "security/mechanism.py",
-           "z85.py", "security/plain.py", "security/curve.py"]
+           "z85.py", "security/zapauth.py", "security/plain.py", "security/curve.py"]
 
 needs_micropython = pytest.mark.skipif(MICROPYTHON is None, reason="no MicroPython unix port")
 

@@ -91,7 +91,7 @@ def test_device_import_is_lean(bundle, tmp_path):
                        env=dict(os.environ, MICROPYPATH=bundle), timeout=30)
     assert r.returncode == 0, r.stdout + r.stderr
     loaded = set(r.stdout.split("LOADED", 1)[1].split("\n", 1)[0].split())
-    for lazy in ("poll", "sugar", "misc", "monitor", "security.zap", "proxy", "security.plain",
+    for lazy in ("poll", "sugar", "versions", "frame", "security.keys", "monitor", "security.zap", "proxy", "security.plain",
                  "security.curve", "z85", "transports.serial.link", "transports.serial.driver",
                  "patterns.pubsub", "patterns.reqrep", "context_extra", "transports.listener",
                  "transports.inproc", "ports.micropython.listen"):

@@ -24,7 +24,7 @@ needs_micropython = pytest.mark.skipif(
 
 MP_MODULES = ["_compat.py", "errors.py", "constants.py", "zmtp/metadata.py", "security/__init__.py",
               "security/mechanism.py",
-              "z85.py", "security/plain.py", "security/curve.py"]
+              "z85.py", "security/zapauth.py", "security/plain.py", "security/curve.py"]
 
 
 def _mp_tree(tmp_path):
