@@ -161,6 +161,30 @@ def test_listen_and_dial_at_once(rig):
     assert dev_req.recv() == b"desktop answers"
 
 
+def test_big_messages_both_ways_fill_the_channel_rings(rig):
+    """Messages far bigger than the channel's 1 KB rings, echoed by the device:
+    the gateway stops reading TCP while the channel is full and goes on when
+    the device acknowledges; every byte arrives, in order, both ways."""
+    cable, ctx, pz, gateway = rig
+    echo = _s(ctx, ez.ROUTER)
+    echo.bind("serial://%s" % cable.a_path)
+    port = free_port()
+    g = gateway("tcp://127.0.0.1:%d" % port, "--stats", "0")
+    g.expect("link up")
+    d = _s(pz, zmq.DEALER)
+    d.connect("tcp://127.0.0.1:%d" % port)
+    msgs = [bytes([i]) * 1000 + bytes(range(256)) * (i * 40 + 60) for i in range(4)]
+    for m in msgs:
+        d.send(m)
+    for _ in msgs:
+        echo.send_multipart(echo.recv_multipart())
+    assert [d.recv() for _ in msgs] == msgs
+    g.stop()
+    final = [ln for ln in g.lines if "final stats" in ln][0]
+    total = sum(len(m) for m in msgs)
+    assert "tcp_bytes_in=" in final and int(final.split("tcp_bytes_in=")[1].split()[0]) > total
+
+
 def test_bad_arguments():
     r = subprocess.run([sys.executable, "-m", "edgezmq", "gateway", "tcp://x:1", "tcp://*:5"], cwd=ROOT,
                        capture_output=True, text=True, timeout=30)
