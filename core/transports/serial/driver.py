@@ -111,10 +111,8 @@ class SerialDriver:
         self.link = Link(0, **link_kw)
         self.buf = bytearray(rx_size)
         self.dev = None
-        self.pobj = None
-        self.fd = -1
+        self.pobj = None  # what the poller polls: the device's
         self.active = False  # registered with the poller
-        self.reading = True
         self.closed = False
         self.owners = []
         self.timer = None
@@ -125,9 +123,6 @@ class SerialDriver:
         self.opens = 0  # successful device opens (-1: the first, silent on failure)
         self.losses = 0  # times the open device failed
         self._told = False  # "cannot open" said for this outage
-
-    def fileno(self):
-        return self.fd
 
     def now(self):
         t = ticks_ms()
@@ -154,7 +149,6 @@ class SerialDriver:
         told, self._told = self._told, False
         self.dev = dev
         self.pobj = dev.pobj
-        self.fd = self.pobj if isinstance(self.pobj, int) else -1
         self._want_w = False
         self.reactor.add(self)
         self.active = True
