@@ -64,7 +64,7 @@ class Relay:
         gw.reactor.add(self, connecting)
         gw.driver.own(self)
 
-    def on_event(self, readable, writable, error) -> None:
+    def on_event(self, readable: int, writable: int, error: int) -> None:
         if self.connecting:
             err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
@@ -188,7 +188,7 @@ class Gateway:
     def say(self, text: str) -> None:
         log.warning("gateway: %s: %s", self.path, text)
 
-    def link_changed(self, up: bool, reason) -> None:
+    def link_changed(self, up: bool, reason: str | None) -> None:
         if self.closing:
             pass
         elif up:
@@ -235,7 +235,7 @@ class Gateway:
         h, p = s.getsockname()[:2]
         self.listen_address = "tcp://%s:%d" % (("[%s]" % h) if ":" in h else h, p)
 
-    def on_event(self, readable, writable, error) -> None:
+    def on_event(self, readable: int, writable: int, error: int) -> None:
         while True:
             try:
                 s, addr = self.lsock.accept()
