@@ -185,8 +185,8 @@ class Gateway:
         self.closing = False
 
     # -- the driver's user -------------------------------------------------------
-    def say(self, text: str) -> None:
-        log.warning("gateway: %s: %s", self.path, text)
+    def say(self, msg: str, *args) -> None:
+        log.warning("gateway: %s: " + msg, self.path, *args)
 
     def link_changed(self, up: bool, reason: str | None) -> None:
         if self.closing:
