@@ -19,7 +19,7 @@ _LINGER_POLL_MS = const(50)  # how often term() looks at lingering connections
 class Context:
     _instance = None
     _socket_class = None  # a front end's Socket subclass (asyncio)
-    serial_links = None  # serial device path -> its link (core/serialtransport.py)
+    serial_links = None  # serial device path -> its SerialSockets (transports/serial/driver.py)
     zap_client = None  # core/zap.py, on the first ZAP request
     app_waited = 0  # I/O thread: ticks_ms when an application thread last blocked here
     waiters = 0  # I/O thread: application threads blocked in wait()

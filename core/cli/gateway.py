@@ -23,23 +23,16 @@ from __future__ import annotations
 import argparse
 import errno
 import logging
-import selectors
 import signal
 import socket
 import sys
 import time
 
 from edgezmq import endpoint as E
-from edgezmq.ports.cpython.serial_transport import PySerialDevice, install_fast
+from edgezmq.context import Context
+from edgezmq.ports.cpython.serial_transport import install_fast, opener
 from edgezmq.transports.serial.channel import OPEN, LinkError
-from edgezmq.transports.serial.driver import REOPEN_MS, link_options
-from edgezmq.transports.serial.link import (
-    EV_CHANNEL_CLOSED,
-    EV_CHANNEL_OPENED,
-    EV_LINK_DOWN,
-    EV_LINK_UP,
-    Link,
-)
+from edgezmq.transports.serial.driver import SerialDriver, link_options
 
 log = logging.getLogger("edgezmq.gateway")
 
@@ -48,26 +41,30 @@ STAT_KEYS = ("frames_tx", "frames_rx", "bytes_tx", "bytes_rx", "data_tx", "data_
              "duplicates", "out_of_seq", "protocol_errors", "resets", "link_ups")
 
 
-def _now() -> int:
-    return int(time.monotonic() * 1000)
+class Relay:
+    """One TCP connection and one link channel, bytes moved both ways.
 
-
-class Conn:
-    """One TCP connection tied to one link channel."""
+    A reactor handler for the TCP socket and the channel's owner for the
+    serial driver. Flow control: TCP is read only while the channel's send
+    ring has room; the channel is read only while TCP takes what it gave
+    (the rest waits in `out`, the channel's ring fills, the device gets no
+    credit and stops)."""
 
     def __init__(self, gw: Gateway, sock: socket.socket, ch, peer: str, connecting: bool = False):
         self.gw = gw
         self.sock = sock
+        self.pobj = sock
         self.ch = ch
         self.peer = peer
         self.connecting = connecting
         self.out = b""  # channel bytes waiting for the TCP socket
-        self.mask = 0
-        self.closed = False
-        gw.sel.register(sock, selectors.EVENT_WRITE if connecting else selectors.EVENT_READ, self)
-        self.mask = selectors.EVENT_WRITE if connecting else selectors.EVENT_READ
+        self.active = True
+        self.interest = (True, connecting)  # (read, write) registered with the poller
+        gw.relays[ch] = self
+        gw.reactor.add(self, connecting)
+        gw.driver.own(self)
 
-    def on_event(self, mask: int) -> None:
+    def on_event(self, readable: int, writable: int, error: int) -> None:
         if self.connecting:
             err = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
             if err:
@@ -76,10 +73,9 @@ class Conn:
                 return
             self.connecting = False
             log.info("gateway: channel %d <-> %s", self.ch.id, self.peer)
-        if mask & selectors.EVENT_READ:
+        if readable or error:
             self.from_tcp()
-        if not self.closed and mask & selectors.EVENT_WRITE:
-            self.to_tcp()
+        self.on_channel()
 
     def from_tcp(self) -> None:
         room = self.ch.writable
@@ -98,13 +94,20 @@ class Conn:
             return
         self.gw.tcp_bytes_in += len(data)
         self.ch.send(data)
+        self.gw.driver.kick()
 
-    def to_tcp(self) -> None:
+    def on_channel(self) -> None:
+        """Write what the channel holds to TCP, then watch what we may do next."""
+        if not self.active or self.connecting:
+            return
+        ch = self.ch
+        took = False
         while True:
             if not self.out:
-                if not self.ch.readable:
+                if not ch.rx_count:
                     break
-                self.out = self.ch.recv(65536)
+                self.out = ch.recv(65536)
+                took = True
             try:
                 n = self.sock.send(self.out)
             except (BlockingIOError, InterruptedError):
@@ -117,55 +120,44 @@ class Conn:
             self.out = self.out[n:]
             if self.out:
                 break
-        if self.ch.state != OPEN and not self.ch.readable and not self.out:
+        if took and ch.credit_pending:
+            self.gw.driver.kick()  # credit back to the device
+        if ch.state != OPEN and not ch.rx_count and not self.out:
             self.close()  # the device side closed (or the link reset): done
-
-    def update(self) -> None:
-        """Watch what the channel lets us do: read TCP while it has room, write while we have bytes."""
-        if self.closed or self.connecting:
             return
-        if self.ch.readable or self.out:
-            self.to_tcp()
-            if self.closed:
-                return
-        want = 0
-        if self.ch.state == OPEN and self.ch.writable > 0:
-            want |= selectors.EVENT_READ
-        if self.out:
-            want |= selectors.EVENT_WRITE
-        if want != self.mask:
-            sel = self.gw.sel
-            if not self.mask:
-                sel.register(self.sock, want, self)
-            elif want:
-                sel.modify(self.sock, want, self)
+        want = (ch.state == OPEN and ch.writable > 0, bool(self.out))
+        if want != self.interest:
+            r = self.gw.reactor
+            if want == (False, False):  # not even an error event to wake us for
+                r.remove(self)
             else:
-                sel.unregister(self.sock)
-            self.mask = want
-        if not want and self.ch.state != OPEN:
-            self.close()
+                if self.interest == (False, False):
+                    r.add(self)
+                r.set_interest(self, *want)
+            self.interest = want
+
+    on_channel_closed = on_channel  # deliver the rest, then close
 
     def close(self) -> None:
-        if self.closed:
+        if not self.active:
             return
-        self.closed = True
-        if self.mask:
-            try:
-                self.gw.sel.unregister(self.sock)
-            except (KeyError, ValueError):
-                pass
-        self.mask = 0
+        self.active = False
+        self.gw.reactor.remove(self)
         try:
             self.sock.close()
         except OSError:
             pass
         if self.ch.state == OPEN:
             self.ch.close()
-        self.gw.conns.pop(self.ch, None)
+        self.gw.relays.pop(self.ch, None)
+        self.gw.driver.disown(self)
         log.info("gateway: channel %d closed (%s)", self.ch.id, self.peer)
 
 
 class Gateway:
+    """The serial driver's user: a channel per accepted TCP connection, a
+    dialled TCP connection per channel the device opens."""
+
     def __init__(self, serial_ep: str, listen: str | None, dial: str | None, stats_s: float,
                  link_kw: dict | None = None):
         ep = E.parse(serial_ep, True)
@@ -173,72 +165,39 @@ class Gateway:
             raise ValueError("not a serial:// endpoint: %s" % serial_ep)
         self.path = ep.path
         self.baud = int(ep.params.get("baud") or 115200)
-        self.rtscts = ep.params.get("rtscts") in ("1", "true", "yes")
         kw = link_options(ep.params)
         kw.setdefault("baud", self.baud)
         kw.setdefault("max_channels", 8)
         if link_kw:
             kw.update(link_kw)
-        self.link = Link(_now(), **kw)
-        self.sel = selectors.DefaultSelector()
-        self.dev = None
-        self.reopen_at = 0
-        self.dev_opens = 0
-        self.dev_losses = 0
-        self.conns: dict = {}
-        self.tcp_accepted = 0
-        self.tcp_dialed = 0
-        self.tcp_bytes_in = 0
-        self.tcp_bytes_out = 0
         self.dial_ep = E.parse(dial, False) if dial else None
-        self.lsock = None
-        self.listen_address = None
+        self.lsock = self.pobj = self.listen_address = None
         if listen:
             self._listen(E.parse(listen, True))
+        self.ctx = Context(io_threads=0)
+        self.reactor = self.ctx.reactor
+        self.driver = SerialDriver(self.reactor, opener(ep), kw, self)
+        self.link = self.driver.link
+        self.relays: dict = {}
+        self.tcp_accepted = self.tcp_dialed = self.tcp_bytes_in = self.tcp_bytes_out = 0
         self.stats_s = stats_s
-        self.stats_at = time.monotonic() + stats_s if stats_s > 0 else None
-        self.running = True
-        self.started = time.monotonic()
+        self.active = self.running = True
+        self.closing = False
 
-    # -- TCP ---------------------------------------------------------------------
-    def _listen(self, ep) -> None:
-        if ep.transport != "tcp":
-            raise ValueError("the gateway listens on tcp:// endpoints")
-        host = ep.host or "0.0.0.0"
-        fam = socket.AF_INET6 if ":" in host else socket.AF_INET
-        s = socket.socket(fam, socket.SOCK_STREAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((host, ep.port))
-        s.listen(16)
-        s.setblocking(False)
-        self.lsock = s
-        h, p = s.getsockname()[:2]
-        self.listen_address = "tcp://%s:%d" % (("[%s]" % h) if ":" in h else h, p)
-        self.sel.register(s, selectors.EVENT_READ, "listen")
+    # -- the driver's user -------------------------------------------------------
+    def say(self, msg: str, *args) -> None:
+        log.warning("gateway: %s: " + msg, self.path, *args)
 
-    def _accept(self) -> None:
-        while True:
-            try:
-                s, addr = self.lsock.accept()
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as e:
-                log.warning("gateway: accept: %s", e)
-                return
-            peer = "%s:%d" % addr[:2]
-            try:
-                ch = self.link.open_channel()
-            except LinkError as e:
-                log.info("gateway: refusing %s: %s", peer, e)
-                s.close()
-                continue
-            s.setblocking(False)
-            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            self.tcp_accepted += 1
-            self.conns[ch] = Conn(self, s, ch, peer)
-            log.info("gateway: %s <-> channel %d", peer, ch.id)
+    def link_changed(self, up: bool, reason: str | None) -> None:
+        if self.closing:
+            pass
+        elif up:
+            log.warning("gateway: link up (%s)", self.path)
+        else:
+            log.warning("gateway: link down (%s): %s", self.path, reason)
 
-    def _dial(self, ch) -> None:
+    def channel_opened(self, ch) -> None:
+        """The device opened a channel: dial the desktop peer for it."""
         ep = self.dial_ep
         if ep is None:
             log.info("gateway: the device opened channel %d but no --connect endpoint is set", ch.id)
@@ -260,166 +219,96 @@ class Gateway:
             ch.close()
             return
         self.tcp_dialed += 1
-        self.conns[ch] = Conn(self, s, ch, E.format_endpoint(ep), connecting=True)
+        Relay(self, s, ch, E.format_endpoint(ep), connecting=True)
 
-    # -- serial --------------------------------------------------------------------
-    def _open_device(self) -> None:
-        try:
-            self.dev = PySerialDevice(self.path, self.baud, self.rtscts)
-        except OSError as e:
-            if self.dev_opens == 0 and self.reopen_at == 0:
-                log.warning("gateway: cannot open %s (%s); retrying", self.path, e)
-            self.reopen_at = time.monotonic() + REOPEN_MS / 1000.0
-            return
-        self.dev_opens += 1
-        self.sel.register(self.dev.fd, selectors.EVENT_READ, "serial")
-        self.dev_mask = selectors.EVENT_READ
-        if self.dev_opens > 1:
-            log.warning("gateway: %s is back; restarting the link", self.path)
-            self.link.reset("device reopened")
-        else:
-            log.info("gateway: opened %s at %d baud", self.path, self.baud)
+    # -- the listening socket (a reactor handler) ------------------------------------
+    def _listen(self, ep) -> None:
+        if ep.transport != "tcp":
+            raise ValueError("the gateway listens on tcp:// endpoints")
+        host = ep.host or "0.0.0.0"
+        s = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind((host, ep.port))
+        s.listen(16)
+        s.setblocking(False)
+        self.lsock = self.pobj = s
+        h, p = s.getsockname()[:2]
+        self.listen_address = "tcp://%s:%d" % (("[%s]" % h) if ":" in h else h, p)
 
-    def _device_lost(self, why) -> None:
-        log.warning("gateway: serial device %s lost (%s); reopening", self.path, why)
-        self.dev_losses += 1
-        try:
-            self.sel.unregister(self.dev.fd)
-        except (KeyError, ValueError):
-            pass
-        self.dev.close()
-        self.dev = None
-        self.link.reset("device lost")
-        self.reopen_at = time.monotonic() + REOPEN_MS / 1000.0
-
-    def _serial_read(self) -> None:
-        buf = self._buf
-        for _ in range(8):
-            try:
-                n = self.dev.read_into(buf)
-            except OSError as e:
-                self._device_lost(e)
-                return
-            if n <= 0:
-                return
-            self.link.receive_data(buf, _now(), n)
-            if n < len(buf):
-                return
-
-    def _serial_write(self) -> None:
-        dev = self.dev
-        if dev is None:
-            return
-        link = self.link
-        want = 0
+    def on_event(self, readable: int, writable: int, error: int) -> None:
         while True:
-            v = link.pending_output(_now())
-            if not len(v):
-                break
             try:
-                n = dev.write(v)
+                s, addr = self.lsock.accept()
+            except (BlockingIOError, InterruptedError):
+                return
             except OSError as e:
-                self._device_lost(e)
+                log.warning("gateway: accept: %s", e)
                 return
-            if n <= 0:
-                want = selectors.EVENT_WRITE
-                break
-            link.output_sent(n)
-            if n < len(v):
-                want = selectors.EVENT_WRITE
-                break
-        mask = selectors.EVENT_READ | want
-        if mask != self.dev_mask:
-            self.dev_mask = mask
-            self.sel.modify(dev.fd, mask, "serial")
-
-    def _events(self) -> None:
-        while True:
-            ev = self.link.poll_event()
-            if ev is None:
-                return
-            kind, v = ev
-            if kind == EV_LINK_UP:
-                log.warning("gateway: link up (%s)", self.path)
-            elif kind == EV_LINK_DOWN:
-                log.warning("gateway: link down (%s): %s", self.path, v)
-            elif kind == EV_CHANNEL_OPENED:
-                self._dial(v)
-            elif kind == EV_CHANNEL_CLOSED:
-                c = self.conns.get(v)
-                if c is not None:
-                    c.update()
+            peer = "%s:%d" % addr[:2]
+            try:
+                ch = self.link.open_channel()
+            except LinkError as e:  # the link is down, or no channel is free
+                log.info("gateway: refusing %s: %s", peer, e)
+                s.close()
+                continue
+            s.setblocking(False)
+            s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            self.tcp_accepted += 1
+            Relay(self, s, ch, peer)
+            self.driver.kick()  # the channel's OPEN
+            log.info("gateway: %s <-> channel %d", peer, ch.id)
 
     # -- statistics ------------------------------------------------------------------
     def stats(self) -> dict:
         st = {k: self.link.stats.get(k, 0) for k in STAT_KEYS}
         st["up"] = int(self.link.established)
-        st["channels"] = len(self.conns)
+        st["channels"] = len(self.relays)
         st["tcp_accepted"] = self.tcp_accepted
         st["tcp_dialed"] = self.tcp_dialed
         st["tcp_bytes_in"] = self.tcp_bytes_in
         st["tcp_bytes_out"] = self.tcp_bytes_out
-        st["device_losses"] = self.dev_losses
+        st["device_losses"] = self.driver.losses
         return st
 
     def log_stats(self, final: bool = False) -> None:
-        st = self.stats()
-        text = " ".join("%s=%d" % kv for kv in st.items())
+        text = " ".join("%s=%d" % kv for kv in self.stats().items())
         log.warning("gateway: %sstats %s", "final " if final else "", text)
+
+    def _stats_due(self) -> None:
+        self.log_stats()
+        self.reactor.call_later(int(self.stats_s * 1000), self._stats_due)
 
     # -- the loop --------------------------------------------------------------------
     def run(self) -> None:
-        self._buf = bytearray(4096)
-        self._open_device()
+        if self.driver.start() is None:
+            log.info("gateway: opened %s at %d baud", self.path, self.baud)
+        if self.lsock is not None:
+            self.reactor.add(self)
+        if self.stats_s > 0:
+            self.reactor.call_later(int(self.stats_s * 1000), self._stats_due)
         while self.running:
-            now = time.monotonic()
-            if self.dev is None and now >= self.reopen_at:
-                self._open_device()
-            self._serial_write()
-            self._events()
-            for c in list(self.conns.values()):
-                c.update()
-            self._serial_write()
-            timeout = 0.5
-            if self.dev is not None:
-                d = (self.link.next_deadline() - _now()) / 1000.0
-                timeout = min(timeout, max(d, 0.001 if self.dev_mask == selectors.EVENT_READ else 0.02))
-            else:
-                timeout = max(0.0, min(timeout, self.reopen_at - now))
-            if self.stats_at is not None:
-                timeout = max(0.0, min(timeout, self.stats_at - now))
-            for key, mask in self.sel.select(timeout):
-                d = key.data
-                if d == "serial":
-                    if self.dev is None:
-                        continue
-                    if mask & selectors.EVENT_READ:
-                        self._serial_read()
-                elif d == "listen":
-                    self._accept()
-                elif isinstance(d, Conn) and not d.closed:
-                    d.on_event(mask)
-            self.link.tick(_now())
-            if self.stats_at is not None and time.monotonic() >= self.stats_at:
-                self.log_stats()
-                self.stats_at = time.monotonic() + self.stats_s
+            self.reactor.run_once(500)
+
+    def stop(self) -> None:
+        """From a signal handler: the loop ends after this turn."""
+        self.running = False
+        if self.ctx.waker is not None:
+            self.ctx.waker.wake()
 
     def close(self) -> None:
-        for c in list(self.conns.values()):
-            c.close()
-        if self.dev is not None:
-            # tell the device we are gone: flush the CLOSE frames briefly
-            end = time.monotonic() + 0.2
-            while time.monotonic() < end and self.dev is not None:
-                self._serial_write()
-                if not len(self.link.pending_output(_now())):
-                    break
-                time.sleep(0.005)
-            if self.dev is not None:
-                self.dev.close()
+        self.closing = True
+        for r in list(self.relays.values()):
+            r.close()
         if self.lsock is not None:
+            self.reactor.remove(self)
             self.lsock.close()
-        self.sel.close()
+        # tell the device we are gone: flush the CLOSE frames briefly
+        d = self.driver
+        end = time.monotonic() + 0.2
+        while d.dev is not None and time.monotonic() < end and len(self.link.pending_output(d.now())):
+            self.reactor.run_once(5)
+        d.close()
+        self.ctx.term()
 
 
 def main(argv: list[str]) -> int:
@@ -458,12 +347,8 @@ def main(argv: list[str]) -> int:
         print("edgezmq gateway: %s" % e, file=sys.stderr)
         return 2
     install_fast()
-
-    def stop(signum, frame):
-        gw.running = False
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, lambda signum, frame: gw.stop())
+    signal.signal(signal.SIGINT, lambda signum, frame: gw.stop())
     if gw.listen_address:
         log.warning("gateway: %s <-> listening on %s", a.serial, gw.listen_address)
     if gw.dial_ep is not None:

@@ -7,14 +7,14 @@ pyserial opens and configures the line (baud, 8N1, raw, no flow control);
 reads and writes then go straight to its non-blocking file descriptor, which
 the context's poller watches like a socket. A read error or end of file (the
 USB adapter unplugged, the board reset) resets the link and the device is
-reopened every half second until it is back (core/serialtransport.py).
+reopened every half second until it is back (core/transports/serial/driver.py).
 """
 from __future__ import annotations
 
 import errno
 import os
 
-from edgezmq.transports.serial import driver as serialtransport
+from edgezmq.transports.serial import driver
 
 _fast = None
 
@@ -90,4 +90,4 @@ def opener(ep):
 def attach(ctx, sock, ep, addr, binding):
     """CPythonPort.serial_attach: bind or connect a socket on a serial device."""
     install_fast()
-    return serialtransport.attach(ctx, sock, ep, addr, binding, opener(ep))
+    return driver.attach(ctx, sock, ep, addr, binding, opener(ep))

@@ -4,7 +4,7 @@
     serial:///dev/ttyUSB0?baud=115200        unix port: the tty opened as a file
     serial://stdio                           the console (USB CDC): the link shares the REPL's cable
 
-Options besides the link's (core/serialtransport.py): `tx`, `rx` (pin
+Options besides the link's (core/transports/serial/driver.py): `tx`, `rx` (pin
 numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
 512 where the port takes them). Both devices are pollable with select.poll.
 """

@@ -4,6 +4,7 @@ more desktop peers than the device accepts, statistics at exit.
 The MicroPython device runs the same scenarios in hw-tests/."""
 import queue
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -159,6 +160,55 @@ def test_listen_and_dial_at_once(rig):
     assert rep_pz.recv() == b"device asks"
     rep_pz.send(b"desktop answers")
     assert dev_req.recv() == b"desktop answers"
+
+
+def test_big_messages_both_ways_fill_the_channel_rings(rig):
+    """Messages far bigger than the channel's 1 KB rings, echoed by the device:
+    the gateway stops reading TCP while the channel is full and goes on when
+    the device acknowledges; every byte arrives, in order, both ways."""
+    cable, ctx, pz, gateway = rig
+    echo = _s(ctx, ez.ROUTER)
+    echo.bind("serial://%s" % cable.a_path)
+    port = free_port()
+    g = gateway("tcp://127.0.0.1:%d" % port, "--stats", "0")
+    g.expect("link up")
+    d = _s(pz, zmq.DEALER)
+    d.connect("tcp://127.0.0.1:%d" % port)
+    msgs = [bytes([i]) * 1000 + bytes(range(256)) * (i * 40 + 60) for i in range(4)]
+    for m in msgs:
+        d.send(m)
+    for _ in msgs:
+        echo.send_multipart(echo.recv_multipart())
+    assert [d.recv() for _ in msgs] == msgs
+    g.stop()
+    final = [ln for ln in g.lines if "final stats" in ln][0]
+    total = sum(len(m) for m in msgs)
+    assert "tcp_bytes_in=" in final and int(final.split("tcp_bytes_in=")[1].split()[0]) > total
+
+
+def test_refuses_tcp_while_the_device_is_missing_then_relays(rig, tmp_path):
+    """A device that is not there yet: the gateway retries, closes the TCP
+    connections it cannot give a channel, and relays once the device appears."""
+    cable, ctx, pz, _ = rig
+    path = tmp_path / "ttyLATER"
+    port = free_port()
+    g = Gw("serial://%s" % path, "tcp://127.0.0.1:%d" % port, "--stats", "0")
+    try:
+        g.expect("cannot open")
+        raw = socket.create_connection(("127.0.0.1", port), timeout=T / 1000)
+        assert raw.recv(64) == b""  # closed at once: no link, no channel
+        raw.close()
+        pull = _s(ctx, ez.PULL)
+        pull.bind("serial://%s" % cable.a_path)
+        path.symlink_to(cable.b_path)
+        g.expect("device opened")
+        g.expect("link up")
+        push = _s(pz, zmq.PUSH)
+        push.connect("tcp://127.0.0.1:%d" % port)
+        push.send(b"after the wait")
+        assert pull.recv() == b"after the wait"
+    finally:
+        g.stop()
 
 
 def test_bad_arguments():

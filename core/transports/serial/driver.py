@@ -1,22 +1,28 @@
-"""serial:// endpoints: a reliable Link on a UART, each channel a ZMTP connection.
+"""serial:// endpoints: a reliable Link on a UART, each channel carrying a
+ZMTP connection (sockets) or a raw TCP relay (the gateway).
 
-One SerialLink per serial device and context, shared by every socket that
-binds or connects to it (a device can accept connections from desktops and
-open connections to them on the same wire). The SerialLink is a reactor
-handler for the device: it feeds what the UART delivers to the Link, writes
-the Link's output as fast as the UART takes it, runs the Link's timers with
-reactor.call_later, and maps channels to Engines through ChannelStream, a
-virtual stream (no file descriptor) whose readiness the SerialLink signals
-by calling engine.on_event().
+SerialDriver is the reactor handler for one serial device: it opens the
+device (and reopens it every REOPEN_MS after it vanished: USB unplugged,
+board reset), feeds what the UART delivers to the Link, writes the Link's
+output as fast as the UART takes it, runs the Link's timers with
+reactor.call_later, and hands the Link's events on, so this code exists once:
 
-- bind: channels the peer opens become accepted connections;
-- connect: a channel is opened once the link is up, and opened again after
-  the connection on it dies (a link reset, the peer closing), as TCP
-  connecters redial;
-- a link reset closes every channel, so every ZMTP connection on the wire
-  sees a disconnect and re-greets;
-- the device vanishing (read/write error: USB unplugged, board reset) resets
-  the link and the device is reopened every `reopen_ms` until it is back.
+- to its user (one per driver): `channel_opened(ch)` (the peer opened a
+  channel: own it or close it), `link_changed(up, reason)`, `say(msg, *args)`
+  (the driver's news, `msg % args`: cannot open, device lost, device back);
+- to the owner of each channel (`driver.own(owner)`, `owner.ch`):
+  `on_channel()` after each turn that may have brought bytes or room, and
+  `on_channel_closed()` when the peer or a link reset closed it. An owner
+  that sends on its channel, or reads (credit), calls `driver.kick()`.
+
+Two users exist. SerialSockets (below): the sockets of a context on one
+device; its owners are ChannelStreams, virtual streams (no fd) that Engines
+read and write. bind: channels the peer opens become accepted connections;
+connect: a channel is opened while the link is up and again after the
+connection on it dies, as TCP connecters redial. A link reset closes every
+channel, so every ZMTP connection on the wire sees a disconnect and
+re-greets. The gateway (cli/gateway.py) is the other user: its owners relay
+one TCP connection each.
 
 The port supplies the device: `opener()` -> an object with `pobj` (what the
 poller polls), `read_into(buf) -> n` (n <= 0: nothing now; OSError: gone),
@@ -29,7 +35,7 @@ from ...errors import ZMQError
 from ..connecter import Redialer
 from ..stream import Engine
 from .channel import OPEN, LinkError
-from .link import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_DOWN, EV_LINK_UP, Link
+from .link import EV_CHANNEL_CLOSED, EV_CHANNEL_OPENED, EV_LINK_UP, Link
 
 # endpoint query parameters passed to Link() (integers)
 LINK_PARAMS = ("window", "mtu", "max_channels", "rx_buffer", "tx_buffer", "keepalive_ms",
@@ -55,7 +61,7 @@ def link_options(params):
 
 
 def attach(ctx, sock, ep, addr, binding, opener, link_kw=None):
-    """Bind or connect `sock` on the serial device of `ep`; see Context.serial_bind.
+    """Bind or connect `sock` on the serial device of `ep` (port.serial_attach).
 
     -> the bound address (bind) or a connecter (connect)."""
     links = getattr(ctx, "serial_links", None)
@@ -67,14 +73,15 @@ def attach(ctx, sock, ep, addr, binding, opener, link_kw=None):
     if h is None or h.closed:
         if link_kw is None:
             link_kw = link_options(ep.params)
-        h = SerialLink(ctx, address, opener, link_kw)
+        h = SerialSockets(ctx, address, opener, link_kw)
+        d = h.driver
         if binding:  # a bind fails at once on a missing device; a connect waits for it
-            h.opens = -1
-        err = h.start()
+            d.opens = -1
+        err = d.start()
         if err is not None and binding:
             h.close()
             raise ZMQError(C.ENODEV, "cannot open %s: %s" % (address, err))
-        h.opens = max(h.opens, 0)
+        d.opens = max(d.opens, 0)
         links[ep.path] = h
     elif h.closing:  # its last user left moments ago: keep it
         h.closing = False
@@ -91,83 +98,31 @@ def attach(ctx, sock, ep, addr, binding, opener, link_kw=None):
     return SerialConnecter(sock, h, address)
 
 
-class ChannelStream:
-    """A link channel as the stream an Engine reads and writes (no fd)."""
+class SerialDriver:
+    """Reactor handler for one serial device: the Link, its timers, and the
+    events it hands to its user and to its channels' owners."""
 
-    virtual = True  # Engine: do not register with the poller
-
-    def __init__(self, link, ch):
-        self.h = link
-        self.ch = ch
-        self.engine = None
-
-    def fileno(self):
-        return -1
-
-    def recv_into(self, buf, nbytes=0):
-        ch = self.ch
-        if ch.rx_count:
-            n = ch.recv_into(buf, nbytes)
-            if ch.credit_pending:
-                self.h.kick()  # credit back to the peer
-            return n
-        if ch.state != OPEN:
-            return 0  # end of stream: closed by the peer or by a link reset
-        return -1  # nothing yet
-
-    readinto = recv_into  # the MicroPython port reads with readinto()
-
-    def send(self, data):
-        try:
-            n = self.ch.send(data)
-        except LinkError:
-            raise OSError(C.EPIPE, "serial channel closed") from None
-        if n:
-            self.h.kick()
-        return n
-
-    write = send  # the MicroPython port writes with write()
-
-    def close(self):
-        if self.ch.state == OPEN:
-            self.ch.close()  # queued bytes go first, then CLOSE
-        self.h.forget(self)
-
-
-class SerialLink:
-    """Reactor handler for one serial device: the Link and its channels."""
-
-    def __init__(self, ctx, address, opener, link_kw):
-        self.ctx = ctx
-        self.reactor = ctx.reactor
-        self.address = address
+    def __init__(self, reactor, opener, link_kw, user, rx_size=4096):
+        self.reactor = reactor
         self.opener = opener
+        self.user = user
         self._t = ticks_ms()
         self._ms = 0  # unwrapped milliseconds for the Link (ticks_ms wraps on devices)
         self.link = Link(0, **link_kw)
-        port = ctx.port
-        self.buf = bytearray(getattr(port, "serial_rx_size", 512 if port.name == "micropython" else 4096))
+        self.buf = bytearray(rx_size)
         self.dev = None
-        self.pobj = None
-        self.fd = -1
+        self.pobj = None  # what the poller polls: the device's
         self.active = False  # registered with the poller
-        self.reading = True
         self.closed = False
-        self.closing = False
-        self.streams = []
-        self.binder = None
-        self.connecters = []
+        self.owners = []
         self.timer = None
         self._due = 0
         self._want_w = False
         self._busy = False
         self.reopen_timer = None
-        self.drain_deadline = 0
         self.opens = 0  # successful device opens (-1: the first, silent on failure)
-        self._told = False  # "cannot open" logged for this outage
-
-    def fileno(self):
-        return self.fd
+        self.losses = 0  # times the open device failed
+        self._told = False  # "cannot open" said for this outage
 
     def now(self):
         t = ticks_ms()
@@ -188,19 +143,20 @@ class SerialLink:
         except OSError as e:
             if not self._told and self.opens >= 0:
                 self._told = True  # once per outage
-                self.ctx.log(10, "%s: cannot open (%s); retrying", self.address, e)  # DEBUG
+                self.user.say("cannot open (%s); retrying", e)
             self.reopen_timer = self.reactor.call_later(REOPEN_MS, self.start)
             return e
-        self._told = False
+        told, self._told = self._told, False
         self.dev = dev
         self.pobj = dev.pobj
-        self.fd = self.pobj if isinstance(self.pobj, int) else -1
         self._want_w = False
         self.reactor.add(self)
         self.active = True
         if self.opens > 0:
-            self.ctx.log(10, "%s: device is back", self.address)
+            self.user.say("device is back")
             self.link.reset("device reopened")
+        elif told:
+            self.user.say("device opened")  # it was said missing
         self.opens = self.opens + 1 if self.opens > 0 else 1
         self.service()
         return None
@@ -209,7 +165,8 @@ class SerialLink:
         """The device failed (unplugged, board reset): reset and reopen later."""
         if self.dev is None:
             return
-        self.ctx.log(10, "%s: device lost (%s); reopening", self.address, why)
+        self.user.say("device lost (%s); reopening", why)
+        self.losses += 1
         self._told = True  # that says it
         self._drop_device()
         self.link.reset("device lost")
@@ -266,7 +223,7 @@ class SerialLink:
             self._arm()
 
     def service(self):
-        """Events, engines, output, timer: after input, a timer, writability."""
+        """Events, owners, output, timer: after input, a timer, writability."""
         if self._busy:
             return
         self._busy = True
@@ -275,7 +232,8 @@ class SerialLink:
                 self._pump()
                 if not self._events():
                     break
-            self._wake()
+            for o in tuple(self.owners):
+                o.on_channel()
             self._pump()
             self._events()
         finally:
@@ -334,48 +292,138 @@ class SerialLink:
             any_ = True
             kind, v = ev
             if kind == EV_CHANNEL_OPENED:
-                b = self.binder
-                if b is None or self.closing:
-                    v.close()
-                else:
-                    b.accept(v)
+                self.user.channel_opened(v)
             elif kind == EV_CHANNEL_CLOSED:
-                for s in self.streams:
-                    if s.ch is v:
-                        self._closed(s)
+                for o in self.owners:
+                    if o.ch is v:
+                        o.on_channel_closed()
                         break
-            elif kind == EV_LINK_UP:
-                self.ctx.log(10, "%s: link up", self.address)
-                for c in list(self.connecters):
-                    c.link_up()
-            elif kind == EV_LINK_DOWN:
-                self.ctx.log(10, "%s: link down (%s)", self.address, v)
+            else:
+                self.user.link_changed(kind == EV_LINK_UP, v)
 
-    def _closed(self, s):
-        """The peer or a link reset closed a channel: its connection ends."""
-        e = s.engine
+    # -- channel owners ----------------------------------------------------------
+    def own(self, owner):
+        self.owners.append(owner)
+
+    def disown(self, owner):
+        if owner in self.owners:
+            self.owners.remove(owner)
+        self.kick()  # its CLOSE
+
+    def close(self):
+        if self.closed:
+            return
+        self.closed = True
+        for t in (self.timer, self.reopen_timer):
+            if t is not None:
+                t.cancel()
+        self._drop_device()
+        self.link.reset("closed")
+        self._events()
+
+
+class ChannelStream:
+    """A link channel as the stream an Engine reads and writes (no fd): the
+    channel's owner on the socket side."""
+
+    virtual = True  # Engine: do not register with the poller
+
+    def __init__(self, sockets, ch):
+        self.h = sockets
+        self.d = sockets.driver
+        self.ch = ch
+        self.engine = None
+
+    def fileno(self):
+        return -1
+
+    def recv_into(self, buf, nbytes=0):
+        ch = self.ch
+        if ch.rx_count:
+            n = ch.recv_into(buf, nbytes)
+            if ch.credit_pending:
+                self.d.kick()  # credit back to the peer
+            return n
+        if ch.state != OPEN:
+            return 0  # end of stream: closed by the peer or by a link reset
+        return -1  # nothing yet
+
+    readinto = recv_into  # the MicroPython port reads with readinto()
+
+    def send(self, data):
+        try:
+            n = self.ch.send(data)
+        except LinkError:
+            raise OSError(C.EPIPE, "serial channel closed") from None
+        if n:
+            self.d.kick()
+        return n
+
+    write = send  # the MicroPython port writes with write()
+
+    def close(self):
+        if self.ch.state == OPEN:
+            self.ch.close()  # queued bytes go first, then CLOSE
+        self.h.forget(self)
+
+    def on_channel(self):
+        e = self.engine
+        if e is None or not e.active:
+            return
+        ch = self.ch
+        if ch.rx_count and e.reading:
+            e.on_event(True, False, False)
+        if e.active and e.has_output() and ch.writable:
+            e.on_event(False, True, False)
+
+    def on_channel_closed(self):
+        """The peer or a link reset closed the channel: the connection ends."""
+        e = self.engine
         if e is None or not e.active:
             return
         e.on_event(True, False, False)  # the rest of its bytes, then end of stream
         if e.active:  # paused at RCVHWM: it would not read to the end
-            e.close("serial channel closed (%s)" % s.ch.reason, C.EVENT_DISCONNECTED)
+            e.close("serial channel closed (%s)" % self.ch.reason, C.EVENT_DISCONNECTED)
 
-    def _wake(self):
-        for s in tuple(self.streams):
-            e = s.engine
-            if e is None or not e.active:
-                continue
-            ch = s.ch
-            if ch.rx_count and e.reading:
-                e.on_event(True, False, False)
-            if e.active and e.has_output() and ch.writable:
-                e.on_event(False, True, False)
 
-    # -- channels ------------------------------------------------------------------
+class SerialSockets:
+    """The sockets of one context on one serial device: the driver's user."""
+
+    def __init__(self, ctx, address, opener, link_kw):
+        self.ctx = ctx
+        self.address = address
+        port = ctx.port
+        size = getattr(port, "serial_rx_size", 512 if port.name == "micropython" else 4096)
+        self.driver = SerialDriver(ctx.reactor, opener, link_kw, self, size)
+        self.link = self.driver.link
+        self.closed = False
+        self.closing = False
+        self.binder = None
+        self.connecters = []
+        self.drain_deadline = 0
+
+    def say(self, msg, *args):
+        self.ctx.log(10, "%s: " + msg, self.address, *args)  # DEBUG: a library keeps quiet
+
+    def channel_opened(self, ch):
+        b = self.binder
+        if b is None or self.closing:
+            ch.close()
+        else:
+            b.accept(ch)
+
+    def link_changed(self, up, reason):
+        if up:
+            self.say("link up")
+            for c in list(self.connecters):
+                c.link_up()
+        else:
+            self.say("link down (%s)", reason)
+
     def engine_on(self, sock, ch, origin, peer, session=None):
         """A ZMTP connection on channel ch (session: a connecter's, or a new one)."""
         s = ChannelStream(self, ch)
-        self.streams.append(s)
+        self.driver.own(s)
         try:
             config = sock.connection_config()
             e = Engine(session or sock.new_session(peer), s, config, origin)
@@ -388,9 +436,7 @@ class SerialLink:
         return e
 
     def forget(self, s):
-        if s in self.streams:
-            self.streams.remove(s)
-        self.kick()
+        self.driver.disown(s)
         if self.closing and self.drained():
             self.close()
 
@@ -410,9 +456,9 @@ class SerialLink:
             return
         # lingering connections are flushed by ctx.term() (ctx.lingering)
         ms = 5000 if linger < 0 or linger > 5000 else linger
-        self.drain_deadline = self.now() + ms
+        self.drain_deadline = self.driver.now() + ms
         self.ctx.lingering.append(_Drain(self))
-        self.reactor.call_later(ms, self._close_if_closing)
+        self.ctx.reactor.call_later(ms, self._close_if_closing)
 
     def _close_if_closing(self):
         if self.closing:
@@ -420,9 +466,10 @@ class SerialLink:
 
     def drained(self):
         """Nothing more to deliver: no live connection, every byte acknowledged."""
-        if self.dev is None or not self.link.established or self.now() >= self.drain_deadline > 0:
+        d = self.driver
+        if d.dev is None or not self.link.established or d.now() >= self.drain_deadline > 0:
             return True
-        for s in self.streams:
+        for s in d.owners:
             if s.engine is not None and s.engine.active:
                 return False
         for ch in self.link.channels.values():
@@ -434,13 +481,8 @@ class SerialLink:
         if self.closed:
             return
         self.closed = True
-        for t in (self.timer, self.reopen_timer):
-            if t is not None:
-                t.cancel()
-        self._drop_device()
-        self.link.reset("closed")
-        self._events()
-        links = getattr(self.ctx, "serial_links", None)
+        self.driver.close()
+        links = self.ctx.serial_links
         if links:
             for k in list(links):
                 if links[k] is self:
@@ -448,10 +490,10 @@ class SerialLink:
 
 
 class _Drain:
-    """Lets ctx.term() wait (a bounded time) until a closing link delivered its bytes."""
+    """Lets ctx.term() wait (a bounded time) until a closing device delivered its bytes."""
 
-    def __init__(self, link):
-        self.h = link
+    def __init__(self, sockets):
+        self.h = sockets
 
     @property
     def active(self):
@@ -468,12 +510,12 @@ class _Drain:
 class SerialListener:
     """bind(serial://...): every channel the peer opens is an accepted connection."""
 
-    def __init__(self, sock, link, address):
+    def __init__(self, sock, sockets, address):
         self.sock = sock
-        self.h = link
+        self.h = sockets
         self.address = address
         self.active = True
-        link.binder = self
+        sockets.binder = self
         sock.monitor_event(C.EVENT_LISTENING, address, -1)
 
     def accept(self, ch):
@@ -491,11 +533,11 @@ class SerialListener:
 class SerialConnecter(Redialer):
     """connect(serial://...): a channel while the link is up, reopened after a reset."""
 
-    def __init__(self, sock, link, address):
+    def __init__(self, sock, sockets, address):
         super().__init__(sock, address)
-        self.h = link
-        link.connecters.append(self)
-        if link.link.established:
+        self.h = sockets
+        sockets.connecters.append(self)
+        if sockets.link.established:
             self.dial()
 
     def link_up(self):
@@ -519,7 +561,7 @@ class SerialConnecter(Redialer):
             self.retry()
             return
         self.sock.monitor_event(C.EVENT_CONNECTED, self.address, -1)
-        h.kick()
+        h.driver.kick()
 
     def close(self):
         e = super().close()
