@@ -23,6 +23,15 @@ class Context:
     zap_client = None  # core/zap.py, on the first ZAP request
     app_waited = 0  # I/O thread: ticks_ms when an application thread last blocked here
     waiters = 0  # I/O thread: application threads blocked in wait()
+    # defaults as class attributes: an instance holds only what differs
+    # (each attribute and each empty list costs heap on a device)
+    terminated_flag = False
+    closed = False
+    polling = False
+    coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
+    turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
+    dirty = ()  # engines holding a coalesced batch to write (a list with an I/O thread)
+    async_waiters = ()  # (loop, future) of asyncio tasks waiting for a change (CPython)
 
     def __init__(self, io_threads=None, port=None, **kwargs):
         if port is None:
@@ -38,13 +47,6 @@ class Context:
         self.inproc = {}
         self.inproc_pending = {}
         self.lingering = []
-        self.terminated_flag = False
-        self.closed = False
-        self.polling = False
-        self.coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
-        self.turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
-        self.dirty = []  # engines holding a coalesced batch of messages to write
-        self.async_waiters = []
         self.waker = port.waker()
         if self.waker is not None:
             self.reactor.add(self.waker)
@@ -52,6 +54,8 @@ class Context:
         if io_threads is None:
             io_threads = port.default_io_threads
         self.io_threads = io_threads
+        if io_threads > 0:
+            self.dirty = []
         self.io_thread = port.start_io_thread(self) if io_threads > 0 else None
         track = getattr(port, "track_context", None)
         if track is not None:

@@ -84,6 +84,8 @@ def async_change(self):
     loop = asyncio.get_running_loop()  # port-ok: CPython only (I/O thread)
     fut = loop.create_future()
     with self.lock:
+        if not self.async_waiters:
+            self.async_waiters = []
         self.async_waiters.append((loop, fut))
         if self.polling:
             self.waker.wake()

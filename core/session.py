@@ -22,36 +22,38 @@ GATHER = 65536  # data frames this big are written from the caller's buffer (Eng
 
 
 class Pipe:
-    """What a pattern sees of one peer."""
+    """What a pattern sees of one peer. Defaults are class attributes: an
+    instance holds only what differs (each instance attribute costs heap on
+    a device)."""
 
     connected = True  # a live transport under it (a session between connections is not)
+    active = True  # attached to the pattern
+    identity = b""
+    peer_minor = 1
+    peer_identity = b""
+    user_id = b""
+    peer_address = ""
+    subs = None  # PUB/XPUB: this subscriber's topics
+    peer_meta = None  # the peer's READY metadata (Frame.get)
 
     def __init__(self, sock):
         self.sock = sock
         self.inq = FrameQueue()
-        self.identity = b""
-        self.active = True  # attached to the pattern
-        self.peer_minor = 1
-        self.peer_identity = b""
-        self.user_id = b""
-        self.peer_address = ""
-        self.subs = None  # PUB/XPUB: this subscriber's topics
-        self.peer_meta = None  # the peer's READY metadata (Frame.get)
 
 
 class Session(Pipe):
     connected = False
+    active = False
+    engine = None  # the engine of the current connection, once READY
+    conn = None
+    outq = None  # frames sent while no connection is ready (a FrameQueue when used)
+    out_more = False  # inside a multipart message being sent
+    drop_rest = False  # the connection died mid-message: drop the tail
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
         self.peer_address = address
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
-        self.active = False
-        self.engine = None  # the engine of the current connection, once READY
-        self.conn = None
-        self.outq = None  # frames sent while no connection is ready (a FrameQueue when used)
-        self.out_more = False  # inside a multipart message being sent
-        self.drop_rest = False  # the connection died mid-message: drop the tail
         self._reset_counts()
 
     def _reset_counts(self):

@@ -41,6 +41,16 @@ _REQ = const(3)
 
 
 class Socket:
+    # defaults as class attributes: an instance holds only what differs
+    # (each attribute and each empty list costs heap on a device)
+    closed = False
+    rcvmore = 0
+    sending_more = False
+    last_endpoint = b""
+    monitors = ()  # a list once monitor() is called
+    inproc_names = ()  # a list once the socket binds an inproc name
+    _config = None  # the connections' shared ConnectionConfig (connection_config)
+
     def __init__(self, ctx, socket_type):
         if not isinstance(socket_type, int):
             raise TypeError("an integer is required")  # as pyzmq: ctx.socket("PUB")
@@ -51,16 +61,9 @@ class Socket:
         r(self, "socket_type", socket_type)
         r(self, "options", O.Options(socket_type))
         r(self, "pattern", patterns.create(self))
-        r(self, "closed", False)
         r(self, "engines", set())
         r(self, "listeners", {})
         r(self, "connecters", {})
-        r(self, "inproc_names", [])
-        r(self, "rcvmore", 0)
-        r(self, "sending_more", False)
-        r(self, "last_endpoint", b"")
-        r(self, "monitors", [])
-        r(self, "_config", None)  # the connections' shared ConnectionConfig (connection_config)
         # delivery counters (docs/reliability.md); dropped_hwm is the pattern's
         r(self, "stats", {
             "sent": 0, "received": 0, "dropped_linger": 0, "dropped_disconnect": 0, "connects": 0,

@@ -110,8 +110,10 @@ def monitor(self, addr, events=C.EVENT_ALL):
         if addr is None:
             for m in self.monitors:
                 m.stop()
-            self.monitors.clear()
+            object.__setattr__(self, "monitors", ())
             return
+        if not self.monitors:
+            object.__setattr__(self, "monitors", [])
         self.monitors.append(Monitor(self, addr, events))
 
 

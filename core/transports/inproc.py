@@ -86,6 +86,8 @@ def bind(sock, ep, addr):
     if name in ctx.inproc:
         raise ZMQError(C.EADDRINUSE, "inproc://%s is already bound" % name)
     ctx.inproc[name] = sock
+    if not sock.inproc_names:
+        object.__setattr__(sock, "inproc_names", [])
     sock.inproc_names.append(name)
     for pipe in ctx.inproc_pending.pop(name, ()):
         if not pipe.sock.closed:

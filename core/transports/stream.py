@@ -27,6 +27,18 @@ _COALESCE = const(16384)  # a batch of back-to-back messages is written once thi
 
 
 class Engine:
+    # defaults as class attributes: an instance holds only what differs
+    timer = None  # handshake deadline, then heartbeats
+    _want_w = None
+    # input the decoder could not take yet (a device's frame pool was out of
+    # slots): kept in a buffer of this connection's, fed again when slots free
+    held = None
+    held_pos = 0
+    held_end = 0
+    dirty = False  # in ctx.dirty, with a batch to write
+    flushed_turn = -1
+    reading = True
+
     def __init__(self, session, stream, config, origin):
         sock = session.sock
         ctx = sock.ctx
@@ -38,23 +50,13 @@ class Engine:
         self.stream = stream
         self.origin = origin  # the Listener or Connecter that made it (None once orphaned)
         self.active = True  # registered with the reactor, stream open
-        self.reading = True
         self.fd = stream.fileno()
         self.pobj = stream
         # scatter/gather writes when the port has them and the stream is a socket
         self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
         self.conn = Connection(config, ticks_ms(), session, session.peer_address)
-        self.timer = None  # handshake deadline, then heartbeats
         if sock.options.handshake_ivl > 0:
             self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
-        self._want_w = None
-        # input the decoder could not take yet (a device's frame pool was out of
-        # slots): kept in a buffer of this connection's, fed again when slots free
-        self.held = None
-        self.held_pos = 0
-        self.held_end = 0
-        self.dirty = False  # in ctx.dirty, with a batch to write
-        self.flushed_turn = -1
         sock.engines.add(self)
         if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
             self.reactor.add(self, write=True)

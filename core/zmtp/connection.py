@@ -78,6 +78,17 @@ class ConnectionConfig:
 
 
 class Connection:
+    # defaults as class attributes: an instance holds only what differs
+    mech = None
+    peer_minor = 0
+    peer_type = b""
+    peer_identity = b""
+    peer_meta = None
+    next_ping = -1
+    ping_sent_at = -1
+    peer_ttl = 0  # ms, from the peer's PING
+    events = None  # control events not taken yet (a list only when there are some)
+
     def __init__(self, config, now, sink=None, peer_address=b""):
         self.config = config
         self.peer_address = peer_address  # for the mechanism (ZAP's address)
@@ -89,17 +100,8 @@ class Connection:
         if config.copy is not None:  # a device: short frames into pool slots too
             self.decoder.pool = config.pool
             self.decoder.copy = config.copy
-        self.mech = None
-        self.peer_minor = 0
-        self.peer_type = b""
-        self.peer_identity = b""
-        self.peer_meta = {}
         self.last_rx = now
         self.last_tx = now
-        self.next_ping = -1
-        self.ping_sent_at = -1
-        self.peer_ttl = 0  # ms, from the peer's PING
-        self.events = None  # control events not taken yet (a list only when there are some)
 
     # -- bytes in --------------------------------------------------------
     def receive_data(self, data, n, now, pos=0):

@@ -241,6 +241,8 @@ class MonitorLog:
 
     def __init__(self, sock):
         self.events = []
+        if not sock.monitors:  # a tuple until a first monitor
+            object.__setattr__(sock, "monitors", [])
         sock.monitors.append(self)
 
     def emit(self, event, value, address):
