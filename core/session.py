@@ -186,7 +186,7 @@ class Session(Pipe):
     def write(self, data, more):
         if self.drop_rest:
             if not more:  # the message cut by a disconnect is lost, and counted
-                self.drop_rest = False
+                self.drop_rest = self.out_more = False
                 _count(self.sock, "dropped_disconnect", 1)
             return
         conn = self.conn

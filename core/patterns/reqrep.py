@@ -66,6 +66,8 @@ class Req(Pattern):
             self.in_reply = False
             self.sending = True
             p.consumed()
+            got = (got[0], got[1], 0)  # (the queue's list is reused by the drops below)
+            self._drop_replies()  # nothing else waiting is a reply (late ones, other peers)
         return got
 
     def _drop_replies(self):
