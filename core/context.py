@@ -240,7 +240,6 @@ class Context:
             self.port.close_poller(self.reactor.poller)
 
 
-
 if sys.implementation.name != "micropython":
     from ._lazy import bind_all
 
