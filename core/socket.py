@@ -77,6 +77,8 @@ class Socket:
                 self.check_attribute(name)  # a misspelt option is AttributeError, as pyzmq
             _setraw(self, name, value)
         else:
+            if (opt == _SUBSCRIBE or opt == _UNSUBSCRIBE) and isinstance(value, str):
+                value = value.encode()  # `sock.subscribe = "topic"` encodes, as pyzmq's
             self.setsockopt(opt & 0xFF, value)
 
     def __getattr__(self, name):

@@ -226,6 +226,8 @@ METHODS = {
     "setsockopt_string": setsockopt_string,
     "getsockopt_string": getsockopt_string,
     "set_string": setsockopt_string,
+    "setsockopt_unicode": setsockopt_string,
+    "getsockopt_unicode": getsockopt_string,
     "get_string": getsockopt_string,
     "bind_to_random_port": bind_to_random_port,
     "send_json": send_json,
