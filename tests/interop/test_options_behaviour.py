@@ -2,6 +2,7 @@
 with the socket under test from pyzmq and from edgezmq (I/O thread and
 cooperative), its peers always pyzmq (real libzmq), and the results must be
 equal, and be what libzmq documents (docs/api.md, the option table)."""
+import errno
 import os
 import socket
 import struct
@@ -349,3 +350,93 @@ def test_connect_timeout_gives_up_a_hanging_connect(peer):
 
 def test_without_connect_timeout_the_connect_waits_for_the_kernel(peer):
     same(run(connect_attempts, peer, 0), [[pyzmq.EVENT_CONNECT_DELAYED], False, True])
+
+
+# -- options set on the context, value types, buffers (pyzmq's API over them) ---------
+
+
+def context_defaults(lib, ctx, peer):
+    """pyzmq's Context.sockopts: new sockets take them where their type does;
+    MAX_SOCKETS bounds the sockets (EMFILE beyond)."""
+    ctx.linger = 5
+    ctx.setsockopt(lib.SUBSCRIBE, b"")  # a REQ does not take it: ignored
+    ctx.set(lib.MAX_SOCKETS, 2)
+    a = ctx.socket(lib.REQ)
+    b = ctx.socket(lib.SUB)
+    out = [a.linger, b.getsockopt(lib.LINGER), ctx.get(lib.MAX_SOCKETS)]
+    try:
+        ctx.socket(lib.PAIR)
+    except lib.ZMQError as e:
+        out.append(e.errno == errno.EMFILE)
+    a.close(0)
+    b.close(0)
+    return out
+
+
+def test_context_socket_options_and_max_sockets(peer):
+    same(run(context_defaults, peer), [5, 5, 2, True])
+
+
+def value_types(lib, ctx, peer):
+    """TypeError for a value of the wrong type (str included: setsockopt_string
+    encodes), EINVAL for a bad value of the right type."""
+    s = ctx.socket(lib.SUB)
+    out = []
+    for call in ((s.setsockopt, lib.IDENTITY, "me"), (s.setsockopt, lib.SUBSCRIBE, "t"),
+                 (s.setsockopt, lib.LINGER, "5"), (s.setsockopt, lib.LINGER, 1.5),
+                 (s.setsockopt, lib.ZAP_DOMAIN, 5), (s.setsockopt, 9999, b"x"),
+                 (s.setsockopt, 9999, 1), (s.setsockopt, lib.LINGER, -2),
+                 (s.getsockopt_string, lib.LINGER), (s.setsockopt_string, lib.IDENTITY, "me")):
+        try:
+            call[0](*call[1:])
+            out.append("ok")
+        except TypeError:
+            out.append("TypeError")
+        except lib.ZMQError as e:
+            out.append(e.errno)
+    out.append(s.getsockopt_string(lib.IDENTITY))
+    s.subscribe("topic")  # the method (and the attribute) encode a str
+    s.subscribe = "other"
+    s.close(0)
+    return out
+
+
+def test_option_value_types_as_pyzmq(peer):
+    same(run(value_types, peer),
+         ["TypeError"] * 6 + [22, 22, "TypeError", "ok", "me"])
+
+
+def buffers(lib, ctx, peer):
+    """send_multipart checks every frame before sending any; recv_into checks
+    the buffer before waiting and fills one of any item size."""
+    from array import array
+
+    a = ctx.socket(lib.PAIR)
+    port = a.bind_to_random_port("tcp://127.0.0.1")
+    p = peer.socket(pyzmq.PAIR)
+    p.connect("tcp://127.0.0.1:%d" % port)
+    out = []
+    try:
+        a.send_multipart([b"a", 5])
+    except TypeError:
+        out.append("TypeError")
+    a.send_multipart([b"b"])
+    out.append(p.recv_multipart())
+    for bad, kw in ((memoryview(bytearray(10))[::2], {}), (memoryview(b"ro"), {}),
+                    (bytearray(10), {"nbytes": 11}), (object(), {})):
+        try:
+            a.recv_into(bad, **kw)
+        except (BufferError, ValueError, TypeError) as e:
+            out.append(type(e).__name__)
+    p.send(b"hello")
+    buf = array("Q", [0])
+    a.rcvtimeo = 3000
+    out.append(a.recv_into(buf))
+    out.append(buf.tobytes()[:5])
+    p.close(0)
+    return out
+
+
+def test_send_multipart_and_recv_into_check_first(peer):
+    same(run(buffers, peer),
+         ["TypeError", [b"b"], "BufferError", "BufferError", "ValueError", "TypeError", 5, b"hello"])
