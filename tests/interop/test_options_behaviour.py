@@ -440,3 +440,31 @@ def buffers(lib, ctx, peer):
 def test_send_multipart_and_recv_into_check_first(peer):
     same(run(buffers, peer),
          ["TypeError", [b"b"], "BufferError", "BufferError", "ValueError", "TypeError", 5, b"hello"])
+
+
+def xpub_subscriptions(lib, ctx, peer, verbose):
+    """Two pyzmq SUBs subscribe to the same topic: XPUB passes the second up
+    only with XPUB_VERBOSE."""
+    x = ctx.socket(lib.XPUB)
+    if verbose:
+        x.xpub_verbose = 1
+    port = x.bind_to_random_port("tcp://127.0.0.1")
+    subs = []
+    got = []
+    for _ in range(2):
+        s = peer.socket(pyzmq.SUB)
+        s.subscribe(b"news")
+        s.connect("tcp://127.0.0.1:%d" % port)
+        subs.append(s)
+        if x.poll(3000 if not got else 500):
+            got.append(x.recv())
+    while x.poll(300):
+        got.append(x.recv())
+    for s in subs:
+        s.close(0)
+    return got
+
+
+@pytest.mark.parametrize("verbose", [0, 1])
+def test_xpub_verbose_passes_repeated_subscriptions(peer, verbose):
+    same(run(xpub_subscriptions, peer, verbose), [b"\x01news"] * (1 + verbose))
