@@ -100,7 +100,7 @@ def instance(cls, io_threads=None):
     threads may ask at once), and a new one in a forked child, as pyzmq's."""
     import os  # port-ok: CPython only
 
-    pid = os.getpid()
+    pid = os.getpid()  # port-ok: CPython only (install)
     c = cls._instance
     if c is None or c.closed or cls._instance_pid != pid:
         with cls._instance_lock:

@@ -327,7 +327,7 @@ def recv_into(self, buffer, nbytes=0, flags=0):
     size (array('Q')) is filled byte by byte."""
     view = memoryview(buffer)
     if view.readonly or not view.c_contiguous:  # port-ok: CPython only
-        raise BufferError("recv_into needs a writable contiguous buffer")
+        raise BufferError("recv_into needs a writable contiguous buffer")  # port-ok: CPython only
     if view.ndim != 1 or view.itemsize != 1:  # port-ok: CPython only
         view = view.cast("B")  # port-ok: CPython only
     if nbytes > view.nbytes:  # port-ok: CPython only
