@@ -9,15 +9,19 @@ import sys
 
 from ._compat import const, ticks_diff, ticks_ms
 from ._lazy import bind_one
-from .errors import ContextTerminated
+from .errors import ContextTerminated, ZMQError
 from .pool import FramePool
 from .reactor import Reactor
 
 _LINGER_POLL_MS = const(50)  # how often term() looks at lingering connections
+_EINVAL = const(22)
+_EMFILE = const(24)
 
 
 class Context:
     _instance = None
+    _instance_pid = None  # CPython: the process that made _instance (a forked child makes its own)
+    ctx_options = None  # what ctx.set() changed of libzmq's context options (context_extra.py)
     _socket_class = None  # a front end's Socket subclass (asyncio)
     serial_links = None  # serial device path -> its SerialSockets (transports/serial/driver.py)
     zap_client = None  # core/zap.py, on the first ZAP request
@@ -34,6 +38,8 @@ class Context:
     async_waiters = ()  # (loop, future) of asyncio tasks waiting for a change (CPython)
 
     def __init__(self, io_threads=None, port=None, **kwargs):
+        if io_threads is not None and io_threads < 0:
+            raise ZMQError(_EINVAL, "io_threads must be >= 0")
         if port is None:
             from .ports import default_port
 
@@ -44,6 +50,7 @@ class Context:
         self.rx = bytearray(port.rx_size)  # every engine reads into this, one at a time
         self.lock = port.condition()
         self.sockets = []
+        self.sockopts = {}  # socket options for the sockets made from now on (pyzmq's)
         self.inproc = {}
         self.inproc_pending = {}
         self.lingering = []
@@ -63,20 +70,28 @@ class Context:
 
     @classmethod
     def instance(cls, io_threads=None):
+        """(CPython replaces it with a thread- and fork-safe one: context_options.py)"""
         if cls._instance is None or cls._instance.closed:
             cls._instance = cls(io_threads)
         return cls._instance
 
     # -- sockets -------------------------------------------------------------
-    def socket(self, socket_type, **kwargs):
+    def socket(self, socket_type, socket_class=None, **kwargs):
+        """kwargs go to the socket class; the context's socket options
+        (ctx.setsockopt, `ctx.linger = 0`) are applied to the new socket."""
         if self.terminated_flag:
             raise ContextTerminated()
         from .socket import Socket
 
-        cls = kwargs.pop("socket_class", None) or self._socket_class or Socket
+        cls = socket_class or self._socket_class or Socket
         with self.lock:
-            s = cls(self, socket_type)
+            o = self.ctx_options
+            if o and len(self.sockets) >= o.get(2, 1023):  # MAX_SOCKETS (ctx.set)
+                raise ZMQError(_EMFILE, "MAX_SOCKETS reached")
+            s = cls(self, socket_type, **kwargs)
             self.sockets.append(s)
+        if self.sockopts:
+            self.apply_sockopts(s)
         return s
 
     def forget_socket(self, sock):
@@ -227,9 +242,6 @@ class Context:
                 self.waker.close()
                 self.waker = None
             self.port.close_poller(self.reactor.poller)
-
-    def __repr__(self):
-        return "<edgezmq.Context %d sockets%s>" % (len(self.sockets), " closed" if self.closed else "")
 
 
 if sys.implementation.name != "micropython":

@@ -8,6 +8,8 @@ imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
 from ._compat import const, ticks_ms
+from .context_options import METHODS as _OPTIONS
+from .context_options import install as install_options
 from .errors import ZMQError
 
 _EINVAL = const(22)
@@ -116,14 +118,6 @@ def destroy(self, linger=None):
     self.term()
 
 
-def setsockopt(self, option, value):
-    pass
-
-
-def getsockopt(self, option):
-    return 0
-
-
 # zmq_ctx_get/set (libzmq's numbers): IO_THREADS=1 MAX_SOCKETS=2 SOCKET_LIMIT=3
 # (get; THREAD_PRIORITY=3 on set) THREAD_SCHED_POLICY=4 MAX_MSGSZ=5 MSG_T_SIZE=6
 # THREAD_AFFINITY_CPU_ADD/REMOVE=7/8 (set) THREAD_NAME_PREFIX=9, with libzmq's defaults
@@ -204,8 +198,6 @@ METHODS = {
     "waker_fd": waker_fd,
     "zap_request": zap_request,
     "destroy": destroy,
-    "setsockopt": setsockopt,
-    "getsockopt": getsockopt,
     "set": ctx_set,
     "get": ctx_get,
     "__enter__": __enter__,
@@ -213,7 +205,12 @@ METHODS = {
 }
 
 
+METHODS.update(_OPTIONS)  # setsockopt, getsockopt (pyzmq's Context.sockopts): core/context_options.py
+
+
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): a dropped
-    Context is destroyed (never looked up on a device, so not a METHOD)."""
+    Context is destroyed (never looked up on a device, so not a METHOD), and
+    core/context_options.py's attributes, repr, dir and instance()."""
     cls.__del__ = __del__
+    install_options(cls)

@@ -19,6 +19,10 @@ _CURVE_PUBLICKEY = const(48)
 _CURVE_SERVERKEY = const(50)
 _ROUTING_ID = const(5)
 _EINVAL = const(22)
+# libzmq's options that only some socket types take, all write-only:
+# option -> a bit per socket type (REQ 3; ROUTER_MANDATORY: REP 4, ROUTER 6;
+# XPUB_VERBOSE: PUB 1, XPUB 9)
+_ONLY = {52: 1 << 3, 53: 1 << 3, 33: 1 << 4 | 1 << 6, 40: 1 << 1 | 1 << 9}
 
 NAMES = {
     "identity": 5 | _BYTES,
@@ -34,7 +38,10 @@ NAMES = {
     "rcvtimeo": 27 | _INT | _NEG,
     "sndtimeo": 28 | _INT | _NEG,
     "router_mandatory": 33 | _FLAG,
-    "tcp_keepalive": 34 | _INT | _NEG,
+    "tcp_keepalive": 34 | _FLAG | _NEG,  # -1 (the OS default), 0 or 1
+    "tcp_keepalive_cnt": 35 | _INT | _NEG,
+    "tcp_keepalive_idle": 36 | _INT | _NEG,
+    "tcp_keepalive_intvl": 37 | _INT | _NEG,
     "immediate": 39 | _FLAG,
     "xpub_verbose": 40 | _FLAG,
     "ipv6": 42 | _FLAG,
@@ -45,14 +52,14 @@ NAMES = {
     "curve_publickey": 48 | _BYTES,
     "curve_secretkey": 49 | _BYTES,
     "curve_serverkey": 50 | _BYTES,
-    "req_correlate": 52 | _FLAG,
-    "req_relaxed": 53 | _FLAG,
+    "req_correlate": 52 | _INT,  # libzmq takes any value >= 0 (0: off)
+    "req_relaxed": 53 | _INT,
     "conflate": 54 | _FLAG,
     "zap_domain": 55 | _BYTES,
     "handshake_ivl": 66 | _INT,
     "heartbeat_ivl": 75 | _INT,
     "heartbeat_ttl": 76 | _INT,
-    "heartbeat_timeout": 77 | _INT | _NEG,
+    "heartbeat_timeout": 77 | _INT,  # reads -1 until set (libzmq: then HEARTBEAT_IVL)
     "connect_timeout": 79 | _INT,
     "routing_id": 5,  # stored as identity
     "subscribe": 6,
@@ -97,6 +104,9 @@ class Options:
     ipv6 = 0
     xpub_verbose = 0
     tcp_keepalive = -1
+    tcp_keepalive_cnt = -1
+    tcp_keepalive_idle = -1
+    tcp_keepalive_intvl = -1
     sndbuf = -1
     rcvbuf = -1
     connect_timeout = 0
@@ -117,15 +127,18 @@ class Options:
         self.socket_type = socket_type
 
     def set(self, option, value):
+        """Type errors are TypeError and bad values EINVAL, as in pyzmq (a str
+        is refused: setsockopt_string encodes it)."""
         name, code = _find(option)
-        if name is None:
-            raise ZMQError(_EINVAL, "unknown or read-only option %r" % (option,))
         kind = code & _KIND
+        if isinstance(value, str):
+            raise TypeError("unicode not allowed, use setsockopt_string")
+        if not isinstance(value, (bytes, bytearray, memoryview) if kind == _BYTES else int):
+            raise TypeError("expected %s, got: %r" % ("bytes" if kind == _BYTES else "int", value))
+        # (unknown options pass as ints, as pyzmq's)
+        if name is None or not _ONLY.get(option, -1) & (1 << self.socket_type):
+            raise ZMQError(_EINVAL, "unknown or read-only option, or not for this socket type")
         if kind == _BYTES:
-            if isinstance(value, str):
-                value = value.encode()
-            if not isinstance(value, (bytes, bytearray, memoryview)):
-                raise ZMQError(_EINVAL, "option %s takes bytes" % name)
             value = bytes(value)
             if _CURVE_PUBLICKEY <= option <= _CURVE_SERVERKEY:
                 value = _curve_key(value)
@@ -134,10 +147,7 @@ class Options:
             elif len(value) > 255:
                 raise ZMQError(_EINVAL, "option %s longer than 255 bytes" % name)
         else:
-            if isinstance(value, bool):
-                value = int(value)
-            if not isinstance(value, int):
-                raise ZMQError(_EINVAL, "option %s takes an integer" % name)
+            value = int(value)  # a bool is an int
             if value < (-1 if code & _NEG else 0) or (kind == _FLAG and value > 1):
                 raise ZMQError(_EINVAL, "invalid value %r for option %s" % (value, name))
         setattr(self, name, value)
@@ -148,8 +158,8 @@ class Options:
 
     def get(self, option):
         name = _find(option)[0]
-        if name is None:
-            raise ZMQError(_EINVAL, "unknown option %r" % (option,))
+        if name is None or option in _ONLY:  # _ONLY's are write-only, as libzmq's
+            raise ZMQError(_EINVAL, "unknown or write-only option %r" % (option,))
         v = getattr(self, name)
         if _CURVE_PUBLICKEY <= option <= _CURVE_SERVERKEY and v:
             from . import z85

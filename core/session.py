@@ -14,11 +14,16 @@ current connection only moves bytes between its stream and its Connection.
   accepted connection) join the pattern when their handshake succeeds and
   leave it with their connection.
 - Statistics and monitor events of its connections are counted here.
+
+CONFLATE (DEALER, PULL, PUSH, PUB, SUB, as libzmq's ypipe_conflate): a pipe
+keeps only the last frame that arrived and the last one sent while the
+connection is busy or away; HWMs do not apply.
 """
 from . import constants as C
 from .pool import FrameQueue
 
 GATHER = 65536  # data frames this big are written from the caller's buffer (Engine.write_frame)
+_CONFLATES = 0x1A6  # a bit per socket type CONFLATE applies to: PUB 1, SUB 2, DEALER 5, PULL 7, PUSH 8
 
 
 class Pipe:
@@ -35,10 +40,21 @@ class Pipe:
     peer_address = ""
     subs = None  # PUB/XPUB: this subscriber's topics
     peer_meta = None  # the peer's READY metadata (Frame.get)
+    conflate = False  # CONFLATE: only the last frame waits (set when the socket's type takes it)
 
     def __init__(self, sock):
         self.sock = sock
+        if sock.options.conflate and (_CONFLATES >> sock.socket_type) & 1:
+            self.conflate = True
         self.inq = FrameQueue()
+
+    def replace_queued(self):
+        """CONFLATE: a frame arrives, so what waits unread is dropped."""
+        q = self.inq
+        pool = self.sock.ctx.pool
+        while q.count:
+            pool.give(q.pop()[0])
+        q.msgs = q.partial = 0
 
 
 class Session(Pipe):
@@ -49,6 +65,7 @@ class Session(Pipe):
     outq = None  # frames sent while no connection is ready (a FrameQueue when used)
     out_more = False  # inside a multipart message being sent
     drop_rest = False  # the connection died mid-message: drop the tail
+    held = False  # the message being sent goes to outq (no connection, or CONFLATE)
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
@@ -109,7 +126,7 @@ class Session(Pipe):
         self.engine = self.conn = None
         self.connected = False
         self._reset_counts()
-        if self.out_more:
+        if self.out_more and not self.held:
             self.drop_rest = True  # the rest of that message must not reach the next peer
         if self.inq.partial:
             _count(sock, "dropped_disconnect", 1)  # a message cut short by the peer
@@ -132,6 +149,8 @@ class Session(Pipe):
         if sock.closed:
             sock.ctx.pool.give(buf)  # lingering after close: input is discarded
             return
+        if self.conflate:
+            self.replace_queued()
         sock.pattern.on_pipe_frame(self, more, buf, n)
 
     def on_subscription(self, topic, on):
@@ -150,7 +169,7 @@ class Session(Pipe):
     def check_hwm(self):
         """Stop reading from the connection while RCVHWM messages wait."""
         e = self.engine
-        if e is not None:
+        if e is not None and not self.conflate:
             hwm = self.sock.options.rcvhwm
             e.pause_reading(hwm > 0 and self.inq.msgs >= hwm)
 
@@ -158,7 +177,7 @@ class Session(Pipe):
         if not self.active:
             return False
         hwm = self.sock.options.sndhwm
-        if hwm <= 0:
+        if hwm <= 0 or self.conflate:
             return True
         if self.conn is not None:
             return len(self.ends) < hwm
@@ -169,25 +188,36 @@ class Session(Pipe):
     def write(self, data, more):
         if self.drop_rest:
             if not more:  # the message cut by a disconnect is lost, and counted
-                self.drop_rest = False
+                self.drop_rest = self.out_more = False
                 _count(self.sock, "dropped_disconnect", 1)
             return
-        self.out_more = bool(more)
         conn = self.conn
-        if conn is None:  # queued until a connection is ready (IMMEDIATE=0)
+        if not self.out_more:  # a message starts: held until a connection is ready
+            # (IMMEDIATE=0), or with CONFLATE while the connection has unsent messages
+            self.held = conn is None or (self.conflate and len(self.ends) > 0)
+        self.out_more = bool(more)
+        if self.held:
             q = self.outq
             if q is None:
                 q = self.outq = FrameQueue()
+            elif self.conflate:
+                q.clear()  # only the last frame waits, as libzmq's
             q.push(bytes(data), len(data), more)
             return
-        if len(data) >= GATHER and self.engine.write_frame(data, more):
+        self._send(conn, data, more)
+
+    def _send(self, conn, data, more, write=True):
+        """Hand a frame to the connection; write=False from inside the engine's
+        write loop (on_sent), which then writes it."""
+        if write and len(data) >= GATHER and self.engine.write_frame(data, more):
             return
         before = len(conn.pending_output())
         conn.send_frame(data, more)
         self.queued += len(conn.pending_output()) - before
         if not more:
             self.ends.append(self.queued)
-            self.engine.flush_soon()
+            if write:
+                self.engine.flush_soon()
 
     def wrote_direct(self, size, more, n):
         """Engine.write_frame sent a frame of `size` bytes (n of them already written)."""
@@ -204,9 +234,11 @@ class Session(Pipe):
         self.outq = None
         while q.count and self.conn is not None:
             buf, n, more = q.pop()
-            self.write(buf, more)
+            self._send(self.conn, buf, more)
         if q.count:
             self.outq = q  # the connection died meanwhile: the rest waits for the next
+        else:
+            self.held = False  # the rest of a message begun in outq follows it
         e = self.engine
         if e is not None:  # (a write that failed closed it)
             e.flush()
@@ -228,6 +260,14 @@ class Session(Pipe):
         ends = self.ends
         while ends and ends[0] <= self.written:
             ends.pop(0)  # not `del ends[:k]`: a slice object per call on MicroPython
+        q = self.outq
+        if not ends and self.conflate and q is not None and q.msgs:
+            # the connection is idle: the last message held goes (the engine's
+            # write loop, or the writability it watches, sends it)
+            self.outq = None
+            self.held = False
+            buf, n, more = q.pop()
+            self._send(self.conn, buf, more, False)
 
     def pending(self):
         """Whole messages not yet written."""

@@ -80,6 +80,8 @@ class Socket:
                 self.check_attribute(name)  # a misspelt option is AttributeError, as pyzmq
             _setraw(self, name, value)
         else:
+            if (opt == _SUBSCRIBE or opt == _UNSUBSCRIBE) and isinstance(value, str):
+                value = value.encode()  # `sock.subscribe = "topic"` encodes, as pyzmq's
             self.setsockopt(opt & 0xFF, value)
 
     def __getattr__(self, name):
@@ -105,12 +107,14 @@ class Socket:
         with self.ctx.lock:
             _setraw(self, "_config", None)  # connections made from now on see the change
             if option == _SUBSCRIBE or option == _UNSUBSCRIBE:
-                if self.socket_type != _SUB and self.socket_type != _XSUB:
+                if not isinstance(value, _BUFFER_TYPES):
+                    raise TypeError("unicode not allowed, use setsockopt_string")
+                if self.socket_type != _SUB:  # XSUB subscribes by sending, as libzmq's
                     raise ZMQError(_EINVAL, "only SUB sockets subscribe")
-                if isinstance(value, str):
-                    value = value.encode()
                 self.pattern.subscribe(bytes(value), option == _SUBSCRIBE)
                 return
+            if (option == 11 or option == 12 or 34 <= option <= 37) and not getattr(self.ctx.port, "tunes_streams", 0):
+                raise ZMQError(_EINVAL, "the port cannot")  # SNDBUF, RCVBUF, TCP_KEEPALIVE*
             if option == _HWM:
                 self.options.set(_SNDHWM, value)
                 self.options.set(_RCVHWM, value)
@@ -139,6 +143,8 @@ class Socket:
     get = getsockopt
 
     def subscribe(self, topic):
+        if isinstance(topic, str):  # the method encodes, as pyzmq's (setsockopt does not)
+            topic = topic.encode()
         self.setsockopt(_SUBSCRIBE, topic)
 
     # -- endpoints ------------------------------------------------------------
@@ -283,9 +289,11 @@ class Socket:
 
     def send_multipart(self, msg_parts, flags=0, copy=True, track=False, **kwargs):
         parts = list(msg_parts)
-        for p in parts:
-            if isinstance(p, str):
-                raise TypeError("unicode not allowed, use send_string")
+        for p in parts:  # every frame checked before the first goes, as pyzmq
+            if not isinstance(p, _BUFFER_TYPES):
+                if isinstance(p, str):
+                    raise TypeError("unicode not allowed, use send_string")
+                memoryview(p)  # TypeError for what has no buffer
         n = len(parts)
         if n == 0:
             return None
@@ -300,6 +308,8 @@ class Socket:
         with ctx.lock:
             self._check_open()
             pattern = self.pattern
+            if ctx.io_thread is None and self.options.conflate and not self.rcvmore:
+                ctx.poll_nowait()  # cooperative: CONFLATE's last message is the one the kernel holds
             got = pattern.recv_frame()
             if got is None:
                 if flags & C.DONTWAIT:
@@ -340,7 +350,8 @@ class Socket:
 
     def recv_into(self, buffer, nbytes=0, flags=0):
         """Copy the next frame into buffer; returns the frame's full size
-        (truncated to nbytes or the buffer's size, as libzmq's zmq_recv)."""
+        (truncated to nbytes or the buffer's size, as libzmq's zmq_recv).
+        (CPython checks the buffer first, as pyzmq: core/sugar.py)"""
         if nbytes < 0:
             raise ValueError("nbytes must be >= 0")
         room = len(buffer) if nbytes == 0 else min(nbytes, len(buffer))

@@ -17,12 +17,18 @@ _MICROPY = sys.implementation.name == "micropython"
 
 
 def setsockopt_string(self, option, value, encoding="utf-8"):
+    if not isinstance(value, str):
+        raise TypeError("strings only, not %r" % (value,))
     self.setsockopt(option, value.encode(encoding))
 
 
 def getsockopt_string(self, option, encoding="utf-8"):
-    v = self.getsockopt(option)
-    return v.decode(encoding) if isinstance(v, bytes) else v
+    from .options import NAMES
+
+    # as pyzmq: only bytes options (SUBSCRIBE, LAST_ENDPOINT, IDENTITY, keys...) read as strings
+    if option not in (6, 7, 32) and not any(c & 0x3FF == 0x200 | option for c in NAMES.values()):
+        raise TypeError("option %d will not return a string" % option)
+    return self.getsockopt(option).decode(encoding)
 
 
 def bind_to_random_port(self, addr, min_port=49152, max_port=65536, max_tries=100):
@@ -148,6 +154,8 @@ def recv_string(self, flags=0, encoding="utf-8"):
 
 
 def unsubscribe(self, topic):
+    if isinstance(topic, str):
+        topic = topic.encode()
     self.setsockopt(C.UNSUBSCRIBE, topic)
 
 
@@ -220,6 +228,8 @@ METHODS = {
     "setsockopt_string": setsockopt_string,
     "getsockopt_string": getsockopt_string,
     "set_string": setsockopt_string,
+    "setsockopt_unicode": setsockopt_string,
+    "getsockopt_unicode": getsockopt_string,
     "get_string": getsockopt_string,
     "bind_to_random_port": bind_to_random_port,
     "send_json": send_json,
@@ -313,11 +323,27 @@ def _with_context(fn, kind):
     return method
 
 
+def recv_into(self, buffer, nbytes=0, flags=0):
+    """Socket.recv_into with pyzmq's checks, all before waiting: TypeError (no
+    buffer), BufferError (read-only, strided), ValueError (nbytes); any item
+    size (array('Q')) is filled byte by byte."""
+    view = memoryview(buffer)
+    if view.readonly or not view.c_contiguous:  # port-ok: CPython only
+        raise BufferError("recv_into needs a writable contiguous buffer")  # port-ok: CPython only
+    if view.ndim != 1 or view.itemsize != 1:  # port-ok: CPython only
+        view = view.cast("B")  # port-ok: CPython only
+    if nbytes > view.nbytes:  # port-ok: CPython only
+        raise ValueError("nbytes %d > buffer size %d" % (nbytes, len(view)))
+    return self._recv_into(view, nbytes, flags)
+
+
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): pyzmq's
     SocketContext from bind/connect, properties, repr and dir."""
     cls.bind = _with_context(cls.bind, "bind")
     cls.connect = _with_context(cls.connect, "connect")
+    cls._recv_into = cls.recv_into
+    cls.recv_into = recv_into
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
     cls.type = property(lambda self: self.socket_type)
     # pyzmq's handle on the libzmq socket; here the socket's state, which an

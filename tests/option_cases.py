@@ -10,8 +10,6 @@ it into a failure to remove the mark from.
 KEY_Z85 = b"rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"
 
 DIVERGES = {
-    ("heartbeat_timeout", -1): "edgezmq accepts -1 (its default reads -1); libzmq refuses it",
-    ("tcp_keepalive", 2): "edgezmq accepts any integer >= -1; libzmq only -1, 0 and 1",
     ("routing_id", b""): "edgezmq accepts an empty routing id; libzmq refuses it",
     ("routing_id", b"\x00abc"): "edgezmq refuses a routing id starting with 0; libzmq accepts it",
 }
@@ -41,6 +39,15 @@ SETS = [
     ("heartbeat_ivl", -1, False),
     ("heartbeat_timeout", -1, False),
     ("tcp_keepalive", 2, False),
+    ("tcp_keepalive", 1, True),
+    ("tcp_keepalive_cnt", -1, True),
+    ("tcp_keepalive_cnt", -2, False),
+    ("tcp_keepalive_idle", 0, True),
+    ("tcp_keepalive_intvl", 30, True),
+    ("connect_timeout", 0, True),
+    ("req_relaxed", 2, True),  # (on a REQ: libzmq takes any value >= 0)
+    ("req_correlate", -1, False),
+    ("conflate", 1, True),
     ("immediate", 1, True),
     ("immediate", 2, False),
     ("ipv6", 2, False),
@@ -99,5 +106,6 @@ DEFAULTS = {
     "reconnect_ivl": 100, "reconnect_ivl_max": 0, "maxmsgsize": -1, "heartbeat_ivl": 0,
     "heartbeat_ttl": 0, "heartbeat_timeout": -1, "handshake_ivl": 30000, "backlog": 100,
     "immediate": 0, "ipv6": 0, "tcp_keepalive": -1, "sndbuf": -1, "rcvbuf": -1,
-    "connect_timeout": 0, "conflate": 0, "mechanism": 0,
+    "connect_timeout": 0, "conflate": 0, "mechanism": 0, "tcp_keepalive_cnt": -1,
+    "tcp_keepalive_idle": -1, "tcp_keepalive_intvl": -1,
 }

@@ -12,6 +12,7 @@ _EVENT_CONNECTED = const(0x1)
 _EVENT_CONNECT_DELAYED = const(0x2)
 _EVENT_CONNECT_RETRIED = const(0x4)
 _DEBUG = const(10)  # log levels (logging's numbers)
+_EVENT_CLOSED = const(0x80)
 
 
 class Redialer:
@@ -118,6 +119,7 @@ class Connecter(Redialer):
         self.reading = False
         self.stream = None
         self.fd = -1
+        self.ctimer = None  # CONNECT_TIMEOUT of the connect in progress
         self.dial()
 
     def fileno(self):
@@ -126,8 +128,14 @@ class Connecter(Redialer):
     def dial(self):
         if self.closed:
             return
+        port = self.ctx.port
+        o = self.sock.options
         try:
-            self.stream = self.ctx.port.connect(self.ep)
+            if o.sndbuf >= 0 or o.rcvbuf >= 0 or o.tcp_keepalive >= 0:
+                # only set where the port has tunes_streams (Socket.setsockopt)
+                self.stream = port.connect(self.ep, o)
+            else:
+                self.stream = port.connect(self.ep)
         except OSError as e:
             if e.errno != self.failed:  # once, not every RECONNECT_IVL
                 self.failed = e.errno
@@ -139,21 +147,34 @@ class Connecter(Redialer):
         self.active = True
         self.ctx.reactor.add(self, write=True)
         self.sock.monitor_event(_EVENT_CONNECT_DELAYED, self.address, 0)
+        if o.connect_timeout > 0 and self.ep.transport == "tcp":  # as libzmq's tcp_connecter
+            self.ctimer = self.ctx.reactor.call_later(o.connect_timeout, self._timed_out)
+
+    def _timed_out(self):
+        """CONNECT_TIMEOUT: this attempt is given up, as a failed one."""
+        self.ctimer = None
+        if self.active:
+            self.on_event(None, 0, 0)
 
     def on_event(self, readable, writable, error):
+        t = self.ctimer
+        if t is not None:
+            t.cancel()
+            self.ctimer = None
         stream, self.stream = self.stream, None
-        err = self.ctx.port.connect_error(stream)
+        err = readable is None or self.ctx.port.connect_error(stream)
         self.ctx.reactor.remove(self)
         self.active = False
         if err:
             _close(stream)
+            self.sock.monitor_event(_EVENT_CLOSED, self.address, self.fd)  # as libzmq
             self.retry()
             return
         self.start_engine(stream, self.fd)
 
     def close(self):
         if self.active and self.stream is not None:
-            self.active = False
+            self.active = False  # (a CONNECT_TIMEOUT timer then does nothing)
             try:
                 self.ctx.reactor.remove(self)
             except (KeyError, ValueError, OSError):

@@ -26,7 +26,9 @@ class InprocPipe(Pipe):
         self.peer = None
         self.outq = None  # frames sent before the peer bound (connect before bind)
 
-    def on_frame(self, more, buf, n):
+    def on_frame(self, more, buf, n, conflate=False):
+        if conflate or self.conflate:  # CONFLATE at either end: only the last frame waits
+            self.replace_queued()
         self.sock.pattern.on_pipe_frame(self, more, buf, n)
         if not more:
             self.sock.ctx.wake_leader()  # the sender may be another thread
@@ -40,6 +42,8 @@ class InprocPipe(Pipe):
     def can_send(self):
         if not self.active:
             return False
+        if self.conflate:
+            return self.peer is None or self.peer.active
         hwm = self.sock.options.sndhwm
         p = self.peer
         if p is None:  # not bound yet: queue up to SNDHWM
@@ -58,9 +62,11 @@ class InprocPipe(Pipe):
             q = self.outq
             if q is None:
                 q = self.outq = FrameQueue()
+            elif self.conflate:
+                q.clear()
             q.push(bytes(data), len(data), more)
         elif p.active:
-            p.on_frame(more, bytes(data), len(data))
+            p.on_frame(more, bytes(data), len(data), self.conflate)
 
     def send_subscription(self, topic, on):
         p = self.peer

@@ -144,10 +144,12 @@ class CPythonPort:
     heap_ok = True
     rx_size = 65536
     default_io_threads = 1
+    tunes_streams = True  # SNDBUF, RCVBUF, TCP_KEEPALIVE* are honoured (_tune)
 
     def __init__(self) -> None:
         self._crypto = None
         self.copy = _copy
+        self._keepalives: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # listening socket -> options
         self.fast = _install_fast()  # cffi fast paths in the core: built and not EDGEZMQ_PURE=1
 
     # -- reactor pieces ----------------------------------------------------
@@ -199,6 +201,9 @@ class CPythonPort:
         s = socket.socket(family, socket.SOCK_STREAM)
         try:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            _tune_buffers(s, options)  # accepted connections inherit them
+            if options.tcp_keepalive != -1:  # set on each accepted connection, as libzmq
+                self._keepalives[s] = options
             if family == socket.AF_INET6 and not host:
                 s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
             s.bind((host or ("::" if family == socket.AF_INET6 else "0.0.0.0"), ep.port))
@@ -258,12 +263,22 @@ class CPythonPort:
         s.setblocking(False)
         if s.family != socket.AF_UNIX:
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            o = self._keepalives.get(lsock)
+            if o is not None:
+                try:
+                    _tune_keepalives(s, o)
+                except OSError as e:  # libzmq drops the connection too
+                    s.close()
+                    log.warning("edgezmq: accept: keepalive options: %s", e)
+                    return None
             peer = "%s:%d" % (addr[0], addr[1])
         else:
             peer = "ipc"
         return s, peer
 
-    def connect(self, ep):
+    def connect(self, ep, options=None):
+        """A non-blocking connect; options (SNDBUF, RCVBUF, TCP_KEEPALIVE*)
+        are given only when one is set."""
         if ep.transport == "ipc":
             s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
             target = ep.path
@@ -272,6 +287,12 @@ class CPythonPort:
             fam, _, _, _, target = infos[0]
             s = socket.socket(fam, socket.SOCK_STREAM)
             s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            if options is not None:
+                try:
+                    _tune(s, options)
+                except OSError:
+                    s.close()
+                    raise
         s.setblocking(False)
         err = s.connect_ex(target)
         if err not in (0,) + _IN_PROGRESS:
@@ -375,6 +396,37 @@ def _interface_ipv4(name: str) -> str | None:
     finally:
         s.close()
     return socket.inet_ntoa(r[20:24])
+
+
+_KEEPALIVES = (  # libzmq's tcp.cpp tune_tcp_keepalives, where the OS has them
+    ("tcp_keepalive_cnt", getattr(socket, "TCP_KEEPCNT", None)),
+    ("tcp_keepalive_idle", getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))),
+    ("tcp_keepalive_intvl", getattr(socket, "TCP_KEEPINTVL", None)),
+)
+
+
+def _tune(s: socket.socket, o) -> None:
+    """A tcp socket as libzmq sets it up (tcp.cpp): kernel buffer sizes, then
+    keepalives; -1 leaves the OS default."""
+    _tune_buffers(s, o)
+    _tune_keepalives(s, o)
+
+
+def _tune_buffers(s: socket.socket, o) -> None:
+    if o.sndbuf >= 0:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, o.sndbuf)
+    if o.rcvbuf >= 0:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, o.rcvbuf)
+
+
+def _tune_keepalives(s: socket.socket, o) -> None:
+    """The keepalive times apply only with TCP_KEEPALIVE set, as libzmq's."""
+    if o.tcp_keepalive != -1:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, o.tcp_keepalive)
+        for name, opt in _KEEPALIVES:
+            v = getattr(o, name)
+            if v != -1 and opt is not None:
+                s.setsockopt(socket.IPPROTO_TCP, opt, v)
 
 
 def _is_ipv4(h: str) -> bool:

@@ -30,7 +30,6 @@ def test_attribute_style_options(ez):
     [
         (zmq.LINGER, -2),
         (zmq.SNDHWM, -1),
-        (zmq.RCVTIMEO, "100"),
         (zmq.ROUTING_ID, b"\x00bad"),
         (zmq.ROUTING_ID, b"x" * 256),
         (zmq.ROUTER_MANDATORY, 2),
