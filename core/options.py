@@ -133,7 +133,11 @@ class Options:
         kind = code & _KIND
         if isinstance(value, str):
             raise TypeError("unicode not allowed, use setsockopt_string")
-        if not isinstance(value, (bytes, bytearray, memoryview) if kind == _BYTES else int):
+        if kind == _BYTES:
+            ok = isinstance(value, (bytes, bytearray, memoryview))
+        else:  # (MicroPython's bool is no int)
+            ok = isinstance(value, int) or value is True or value is False
+        if not ok:
             raise TypeError("expected %s, got: %r" % ("bytes" if kind == _BYTES else "int", value))
         # (unknown options pass as ints, as pyzmq's)
         if name is None or not _ONLY.get(option, -1) & (1 << self.socket_type):
