@@ -398,6 +398,19 @@ def _interface_ipv4(name: str) -> str | None:
     return socket.inet_ntoa(r[20:24])
 
 
+
+def _add_keepalive_options() -> None:
+    """TCP_KEEPALIVE_CNT/IDLE/INTVL: options only a port that tunes its streams
+    knows (ints >= -1, default -1); the device's table leaves them out."""
+    from ... import options as O
+
+    for name, number in (("tcp_keepalive_cnt", 35), ("tcp_keepalive_idle", 36), ("tcp_keepalive_intvl", 37)):
+        O.NAMES[name] = number | O._INT | O._NEG
+        setattr(O.Options, name, -1)
+
+
+_add_keepalive_options()
+
 _KEEPALIVES = (  # libzmq's tcp.cpp tune_tcp_keepalives, where the OS has them
     ("tcp_keepalive_cnt", getattr(socket, "TCP_KEEPCNT", None)),
     ("tcp_keepalive_idle", getattr(socket, "TCP_KEEPIDLE", getattr(socket, "TCP_KEEPALIVE", None))),
