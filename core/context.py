@@ -54,6 +54,7 @@ class Context:
         self.inproc = {}
         self.inproc_pending = {}
         self.lingering = []
+        self.closed = False  # an instance attribute: __del__ (context_extra) skips a Context __init__ did not finish
         self.waker = port.waker()
         if self.waker is not None:
             self.reactor.add(self.waker)

@@ -7,7 +7,7 @@ of this package with a `main(argv) -> int`, imported only when it is run.
 from __future__ import annotations
 
 import importlib
-import os
+import os  # port-ok: CPython-only front end
 import sys
 
 # name -> (module of this package, one line for --help); --help lists exactly these

@@ -1,7 +1,7 @@
 """the benchmark suite, edgezmq beside pyzmq (runs benchmarks/run.py from the source tree)"""
 from __future__ import annotations
 
-import os
+import os  # port-ok: CPython-only front end
 import sys
 
 

@@ -12,9 +12,9 @@ code stay .py unless --march names the board's architecture.
 from __future__ import annotations
 
 import argparse
-import os
+import os  # port-ok: CPython-only front end
 import shutil
-import subprocess
+import subprocess  # port-ok: CPython-only front end
 import sys
 
 # CPython-only front ends that a device never imports

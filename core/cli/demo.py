@@ -20,14 +20,14 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
+import os  # port-ok: CPython-only front end
 import shutil
 import signal
-import subprocess
+import subprocess  # port-ok: CPython-only front end
 import sys
 import tempfile
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING  # port-ok: CPython-only front end
 
 from .demo_desktop import DemoFailed, Desktop, Lines, say
 
@@ -173,7 +173,7 @@ class SerialDemo:
         gw_args = ["gateway", "serial://%s?baud=%d" % (cable.gateway_path, a.baud),
                    "--listen", "tcp://127.0.0.1:*", "--dial", sub_at, "--stats", str(a.stats), "-v"]
         say("demo:", "starting: edgezmq %s" % " ".join(gw_args))
-        self.gateway = subprocess.Popen([sys.executable, "-m", "edgezmq", *gw_args],
+        self.gateway = subprocess.Popen([sys.executable, "-m", "edgezmq"] + gw_args,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         glog = Lines(self.gateway.stderr, echo=_gateway_line)
         listen_at = glog.wait_for("listening on").split("listening on ", 1)[1].strip()

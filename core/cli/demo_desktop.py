@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import queue
 import re
-import threading
+import threading  # port-ok: CPython-only front end
 import time
-from typing import Callable
+from typing import Callable  # port-ok: CPython-only front end
 
 _print_lock = threading.Lock()  # lines from the pump threads never interleave
 

@@ -7,7 +7,7 @@ mode 0600) in the zmq.auth certificate format, and prints the public key.
 from __future__ import annotations
 
 import argparse
-import os
+import os  # port-ok: CPython-only front end
 import sys
 
 

@@ -9,9 +9,9 @@ Exit codes: 0 done (--count reached, input used up, replies received);
 from __future__ import annotations
 
 import argparse
-import os
+import os  # port-ok: CPython-only front end
 import sys
-from typing import Callable, Iterator
+from typing import Callable, Iterator  # port-ok: CPython-only front end
 
 from .show import FORMATS, Printer
 

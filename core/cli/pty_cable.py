@@ -10,10 +10,10 @@ The hw-tests use a fuller, fault-injecting version (tests/ptyrelay.py).
 from __future__ import annotations
 
 import errno
-import os
+import os  # port-ok: CPython-only front end
 import select
 import termios
-import threading
+import threading  # port-ok: CPython-only front end
 import tty
 
 

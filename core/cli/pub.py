@@ -15,7 +15,7 @@ is what to use when nothing may be missed. At exit, queued messages get
 """
 from __future__ import annotations
 
-import os
+import os  # port-ok: CPython-only front end
 import time
 
 from . import peer

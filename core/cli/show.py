@@ -12,7 +12,7 @@ device sent: text as it is, JSON indented, any other byte escaped.
 from __future__ import annotations
 
 import json
-import os
+import os  # port-ok: CPython-only front end
 import sys
 
 FORMATS = ("text", "line", "raw")

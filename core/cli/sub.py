@@ -10,7 +10,7 @@ space; JSON indented; see --format). Stops after --count messages, or exits
 """
 from __future__ import annotations
 
-import os
+import os  # port-ok: CPython-only front end
 
 from . import peer
 

@@ -36,14 +36,30 @@ gc.collect()
 threads, fds = threading.active_count(), nfds()
 for i in range(N):
     work(base_port + i)
-for _ in range(3):  # let finalizers and the threads they stop finish
-    gc.collect()
-    time.sleep(0.1)
 ctx = lib.Context()
 again = ctx.socket(lib.PULL)
-again.bind("tcp://127.0.0.1:%d" % base_port)  # the first dropped context's port is free
+# finalizers (and the threads they stop) finish in their own time on a busy
+# machine: wait, up to a deadline, for the first dropped context's port to be
+# free and the thread count to come back, then report what is left
+deadline = time.monotonic() + 10
+while True:
+    gc.collect()
+    try:
+        again.bind("tcp://127.0.0.1:%d" % base_port)
+    except lib.ZMQError:
+        if time.monotonic() > deadline:
+            raise
+        time.sleep(0.05)
+        continue
+    if threading.active_count() - threads <= 1 or time.monotonic() > deadline:
+        break
+    time.sleep(0.05)
 again.close()
 ctx.term()
+del again, ctx
+while threading.active_count() > threads and time.monotonic() < deadline:
+    gc.collect()
+    time.sleep(0.05)
 print(threading.active_count() - threads, nfds() - fds)
 """
 
