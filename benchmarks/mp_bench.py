@@ -135,13 +135,13 @@ def steady_state(bundle):
                 pass
         src.close()
 
-    def drain():
-        sink.rcvtimeo = 2000
-        try:
-            while True:
+    def drain():  # until the device has exited (a slow start on a busy machine is no end)
+        sink.rcvtimeo = 200
+        while not done.is_set():
+            try:
                 sink.recv()
-        except zmq.ZMQError:  # Again once the device is done
-            pass
+            except zmq.Again:
+                pass
         sink.close()
 
     threads = [threading.Thread(target=feed, daemon=True), threading.Thread(target=drain, daemon=True)]
