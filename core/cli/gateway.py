@@ -332,7 +332,7 @@ def main(argv: list[str]) -> int:
     if not listen and not dial:
         ap.error("give a TCP endpoint (or --listen / --dial)")
     try:
-        import serial  # noqa: F401  (without it the device never opens: say so and stop)  port-ok: CPython only
+        import serial  # noqa: F401  # port-ok: CPython only (without it the device never opens: say so and stop)
     except ImportError:
         print("edgezmq gateway: the serial line needs pyserial (pip install pyserial, or edgezmq[serial])",
               file=sys.stderr)
