@@ -133,6 +133,7 @@ def steady_state(bundle):
                 sent += 1
             except zmq.Again:
                 pass
+        done.wait()  # closing now (linger 0) would drop what the device has not read yet
         src.close()
 
     def drain():  # until the device has exited (a slow start on a busy machine is no end)
