@@ -176,7 +176,8 @@ def scenarios(mode):
     for size, count in counts.items():
         if quick:
             count = max(20, count // 10)
-        add("pushpull-%d" % size, "PUSH/PULL %s" % human_size(size), s_pushpull(size, count), LIBS, tp, 120)
+        libs = ("edgezmq", "edgezmq-io0", "pyzmq") if size in (64, KIB) else LIBS  # both modes: issue 14's goal
+        add("pushpull-%d" % size, "PUSH/PULL %s" % human_size(size), s_pushpull(size, count), libs, tp, 120)
     lat = ("median_us", "p99_us")
     n, w = (300, 50) if quick else (3000, 300)
     add(
@@ -191,7 +192,7 @@ def scenarios(mode):
         "dealerrouter-64",
         "DEALER/ROUTER 64 B round trip",
         s_latency("router", "dealer", 64, n, w),
-        ("edgezmq", "pyzmq", "raw"),
+        ("edgezmq", "edgezmq-io0", "pyzmq", "raw"),
         lat,
         60,
     )

@@ -33,8 +33,6 @@ class Context:
     closed = False
     polling = False
     coop_turn = 0  # ms of the last reactor turn taken by a cooperative send
-    turn = 0  # reactor turns taken (Engine.flush_soon batches within one)
-    dirty = ()  # engines holding a coalesced batch to write (a list with an I/O thread)
     async_waiters = ()  # (loop, future) of asyncio tasks waiting for a change (CPython)
 
     def __init__(self, io_threads=None, port=None, **kwargs):
@@ -49,6 +47,10 @@ class Context:
         self.pool = FramePool(port.pool_count, port.pool_size, port.heap_ok)
         self.rx = bytearray(port.rx_size)  # every engine reads into this, one at a time
         self.lock = port.condition()
+        # the condition's own lock: `with ctx.mutex` is one C call on CPython
+        # where `with ctx.lock` runs Condition.__enter__ in Python (the hot paths)
+        self.mutex = getattr(self.lock, "_lock", self.lock)
+        self.dirty = []  # engines holding a batch of messages to write (Context.flush_dirty)
         self.sockets = []
         self.sockopts = {}  # socket options for the sockets made from now on (pyzmq's)
         self.inproc = {}
@@ -62,9 +64,9 @@ class Context:
         if io_threads is None:
             io_threads = port.default_io_threads
         self.io_threads = io_threads
-        if io_threads > 0:
-            self.dirty = []
         self.io_thread = port.start_io_thread(self) if io_threads > 0 else None
+        # Engine.output_queued: batch back-to-back messages only where a thread writes the tail
+        self.batch = port.batch_bytes if self.io_thread is not None else 0
         track = getattr(port, "track_context", None)
         if track is not None:
             track(self)  # flushed per LINGER at interpreter exit, cooperative too
@@ -114,6 +116,8 @@ class Context:
         if self.pool.stalled and self.resume_stalled():
             return  # held input went in: the caller looks again before blocking
         if self.waker is None:
+            if self.dirty and self.flush_dirty():
+                timeout_ms = 0  # the caller may be waiting for exactly that (SNDHWM)
             self.reactor.run_once(timeout_ms)
         else:
             self.wait_threaded(timeout_ms)
@@ -132,7 +136,6 @@ class Context:
 
     def flush_dirty(self):
         """Start a turn: write the batches engines coalesced. -> True if there were any."""
-        self.turn += 1
         dirty = self.dirty
         if not dirty:
             return False
@@ -234,6 +237,7 @@ class Context:
         if self.io_thread is not None:
             self.port.stop_io_thread(self)
             self.io_thread = None
+            self.batch = 0
         with self.lock:
             if self.waker is not None:
                 try:

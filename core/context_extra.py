@@ -151,6 +151,7 @@ def ctx_set(self, option, value):
             elif not value and self.io_thread is not None:
                 self.port.stop_io_thread(self)
                 self.io_thread = None
+            self.batch = self.port.batch_bytes if self.io_thread is not None else 0
         return
     if option not in _CTX_SET:
         raise ZMQError(_EINVAL)

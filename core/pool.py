@@ -70,18 +70,24 @@ class FrameQueue:
         self.got = [None, 0, 0]
 
     def push(self, buf, n, more):
-        cap = len(self.bufs)
-        if self.count == cap:
+        bufs = self.bufs
+        c = self.count
+        cap = len(bufs)
+        if c == cap:
             self._grow()
-            cap = len(self.bufs)
-        i = (self.head + self.count) % cap
-        self.bufs[i] = buf
+            bufs = self.bufs
+            cap = len(bufs)
+        i = self.head + c
+        if i >= cap:
+            i -= cap
+        bufs[i] = buf
         self.lens[i] = n
-        self.more[i] = 1 if more else 0
-        self.count += 1
+        self.count = c + 1
         if more:
+            self.more[i] = 1
             self.partial += 1
         else:
+            self.more[i] = 0
             self.partial = 0
             self.msgs += 1
 
@@ -100,11 +106,13 @@ class FrameQueue:
         """-> [buf, n, more] of the oldest frame of a complete message."""
         i = self.head
         got = self.got
-        got[0] = self.bufs[i]
+        bufs = self.bufs
+        got[0] = bufs[i]
+        bufs[i] = None
         got[1] = self.lens[i]
         more = got[2] = self.more[i]
-        self.bufs[i] = None
-        self.head = (i + 1) % len(self.bufs)
+        i += 1
+        self.head = 0 if i == len(bufs) else i
         self.count -= 1
         if not more:
             self.msgs -= 1

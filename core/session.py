@@ -2,7 +2,8 @@
 
 A Pipe has an inbound FrameQueue bounded by RCVHWM (whole messages) and an
 outbound side bounded by SNDHWM. Patterns only call the methods of Pipe:
-can_send, write, send_subscription, consumed, pending, close.
+can_send, write, send_subscription, consumed, pending, close (and a
+Session's fast_send from Socket.send when `fast_ok`).
 
 A Session is the pipe of a stream peer (tcp, ipc, serial). It owns the pipe
 across the connections that come and go under it: the engine of the
@@ -41,6 +42,7 @@ class Pipe:
     subs = None  # PUB/XPUB: this subscriber's topics
     peer_meta = None  # the peer's READY metadata (Frame.get)
     conflate = False  # CONFLATE: only the last frame waits (set when the socket's type takes it)
+    fast_ok = False  # takes fast_send (a stream Session does)
 
     def __init__(self, sock):
         self.sock = sock
@@ -66,16 +68,23 @@ class Session(Pipe):
     out_more = False  # inside a multipart message being sent
     drop_rest = False  # the connection died mid-message: drop the tail
     held = False  # the message being sent goes to outq (no connection, or CONFLATE)
+    fast_ok = True  # the socket's send fast path may write here (not with CONFLATE)
+    head = 0  # ends[head:] are the messages not fully written
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
         self.peer_address = address
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
+        if self.conflate:
+            self.fast_ok = False
         self._reset_counts()
 
     def _reset_counts(self):
-        self.ends = []  # absolute byte offsets where the messages queued on the connection end
-        self.queued = 0  # bytes queued on the connection since it became ready
+        # where the messages queued on the connection end, as byte offsets of
+        # its output since it became ready (written + what is pending); the
+        # ones before `head` are written (no list shifting per message)
+        self.ends = []
+        self.head = 0
         self.written = 0
 
     # -- the connection under it (called by the engine) ------------------------
@@ -89,7 +98,6 @@ class Session(Pipe):
         self.user_id = conn.mech.user_id
         self.peer_meta = conn.peer_meta
         self._reset_counts()
-        self.queued = len(conn.pending_output())  # handshake leftovers
         self.connected = True
         if not self.active:
             if sock.closed or not sock.pattern.attach(self):
@@ -120,7 +128,7 @@ class Session(Pipe):
         if event != C.EVENT_DISCONNECTED:
             sock.monitor_event(event, self.peer_address, 0)
         _count(sock, "disconnects", 1)
-        lost = len(self.ends)  # queued for the peer, not fully written
+        lost = len(self.ends) - self.head  # queued for the peer, not fully written
         if lost:
             _count(sock, "dropped_linger" if sock.closed else "dropped_disconnect", lost)
         self.engine = self.conn = None
@@ -151,7 +159,11 @@ class Session(Pipe):
             return
         if self.conflate:
             self.replace_queued()
-        sock.pattern.on_pipe_frame(self, more, buf, n)
+        pattern = sock.pattern
+        if pattern.plain_in:
+            self.inq.push(buf, n, more)
+        else:
+            pattern.on_pipe_frame(self, more, buf, n)
 
     def on_subscription(self, topic, on):
         if self.active:
@@ -180,7 +192,7 @@ class Session(Pipe):
         if hwm <= 0 or self.conflate:
             return True
         if self.conn is not None:
-            return len(self.ends) < hwm
+            return len(self.ends) - self.head < hwm
         q = self.outq
         return q is None or q.msgs < hwm
 
@@ -206,24 +218,38 @@ class Session(Pipe):
             return
         self._send(conn, data, more)
 
+    def fast_send(self, data):
+        """A whole one-frame message from the socket's send fast path (the
+        only peer of a load-balancing socket, no multipart under way).
+        -> False when the general path must take it (no connection, SNDHWM,
+        a big frame)."""
+        conn = self.conn
+        if conn is None or len(data) >= GATHER:
+            return False
+        hwm = self.sock.options.sndhwm
+        ends = self.ends
+        if 0 < hwm <= len(ends) - self.head:
+            return False
+        total = conn.send_frame(data, 0)
+        ends.append(self.written + total)
+        self.engine.output_queued(total)
+        return True
+
     def _send(self, conn, data, more, write=True):
         """Hand a frame to the connection; write=False from inside the engine's
         write loop (on_sent), which then writes it."""
         if write and len(data) >= GATHER and self.engine.write_frame(data, more):
             return
-        before = len(conn.pending_output())
-        conn.send_frame(data, more)
-        self.queued += len(conn.pending_output()) - before
+        total = conn.send_frame(data, more)
         if not more:
-            self.ends.append(self.queued)
-            if write:
-                self.engine.flush_soon()
+            self.ends.append(self.written + total)
+        if write:
+            self.engine.output_queued(total)
 
-    def wrote_direct(self, size, more, n):
-        """Engine.write_frame sent a frame of `size` bytes (n of them already written)."""
-        self.queued += size
+    def wrote_direct(self, more, n):
+        """Engine.write_frame sent a frame, n bytes of it at once (the rest is pending)."""
         if not more:
-            self.ends.append(self.queued)
+            self.ends.append(self.written + n + len(self.conn.pending_output()))
         if n:
             self.on_sent(n)
 
@@ -247,21 +273,29 @@ class Session(Pipe):
         conn = self.conn
         if conn is None:
             return  # sent with the others when a connection is ready (Sub.attach)
-        before = len(conn.pending_output())
         conn.send_subscription(topic, on)
-        self.queued += len(conn.pending_output()) - before
         e = self.engine
         if e is not None:
             e.flush()
 
     def on_sent(self, n):
         """The engine wrote n more bytes of the connection's output."""
-        self.written += n
+        w = self.written = self.written + n
         ends = self.ends
-        while ends and ends[0] <= self.written:
-            ends.pop(0)  # not `del ends[:k]`: a slice object per call on MicroPython
+        h = self.head
+        k = len(ends)
+        while h < k and ends[h] <= w:
+            h += 1
+        if h == k:
+            if k:
+                ends.clear()
+            h = 0
+        elif h > 64 and h > k >> 1:
+            del ends[:h]  # now and then: a slice object on MicroPython
+            h = 0
+        self.head = h
         q = self.outq
-        if not ends and self.conflate and q is not None and q.msgs:
+        if h == len(ends) and self.conflate and q is not None and q.msgs:
             # the connection is idle: the last message held goes (the engine's
             # write loop, or the writability it watches, sends it)
             self.outq = None
@@ -272,7 +306,7 @@ class Session(Pipe):
     def pending(self):
         """Whole messages not yet written."""
         q = self.outq
-        return len(self.ends) + (q.msgs if q is not None else 0)
+        return len(self.ends) - self.head + (q.msgs if q is not None else 0)
 
     def close(self, reason=None):
         """Drop this peer: its connection ends and the pattern forgets it;

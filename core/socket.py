@@ -243,6 +243,20 @@ class Socket:
 
     # -- sending --------------------------------------------------------------
     def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
+        out = self.pattern.fast_out
+        if out is not None and not flags and type(data) is bytes and not self.sending_more:
+            # the fast path: a one-frame message to the only peer of a
+            # load-balancing socket (PUSH, DEALER) that has its connection
+            ctx = self.ctx
+            with ctx.mutex:
+                if out is self.pattern.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
+                    self.stats["sent"] += 1
+                    if ctx.io_thread is None:
+                        now = ticks_ms()  # cooperative: batches go out, I/O progresses, once per ms
+                        if now != ctx.coop_turn:
+                            ctx.coop_turn = now
+                            ctx.poll_nowait()
+                    return None if copy else self.tracker_for(data, track)
         if isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         if not isinstance(data, _BUFFER_TYPES):
@@ -253,7 +267,7 @@ class Socket:
         self._check_open()
         more = 1 if flags & C.SNDMORE else 0
         ctx = self.ctx
-        with ctx.lock:
+        with ctx.mutex:
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and not self.sending_more:
@@ -305,7 +319,7 @@ class Socket:
     def _recv_frame(self, flags):
         self._check_open()
         ctx = self.ctx
-        with ctx.lock:
+        with ctx.mutex:
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and self.options.conflate and not self.rcvmore:
@@ -336,6 +350,26 @@ class Socket:
             return got
 
     def recv(self, flags=0, copy=True, track=False):
+        inp = self.pattern.fast_in
+        if inp is not None and not flags and copy and not self.rcvmore:
+            # the fast path: a message already queued by the only peer of a
+            # fair-queueing socket (PULL, DEALER), no multipart under way
+            ctx = self.ctx
+            with ctx.mutex:
+                q = inp.inq
+                if q.msgs and inp is self.pattern.fast_in and not self.closed and not ctx.terminated_flag:
+                    buf, n, more = q.pop()
+                    if more:
+                        self.pattern.fq_current = inp  # the rest comes from the same peer
+                        _setraw(self, "rcvmore", 1)
+                    else:
+                        self.stats["received"] += 1
+                        inp.consumed()
+                    if type(buf) is bytes and len(buf) == n:
+                        return buf
+                    data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
+                    ctx.pool.give(buf)
+                    return data
         buf, n, more = self._recv_frame(flags)
         if type(buf) is bytes and len(buf) == n:
             data = buf

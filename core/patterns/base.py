@@ -10,6 +10,11 @@ class Pattern:
 
     can_send_type = True
     can_recv_type = True
+    lb_fast = False  # load-balancing types: the socket's send fast path may use fast_out
+    fq_fast = False  # fair-queueing types: the socket's recv fast path may use fast_in
+    fast_out = None  # the only pipe, when lb_fast and it takes fast_send (Socket.send)
+    fast_in = None  # the only pipe, when fq_fast and it is a stream session (Socket.recv)
+    plain_in = True  # on_pipe_frame only queues the frame (a session then queues it itself)
 
     def __init__(self, sock):
         self.sock = sock
@@ -23,7 +28,17 @@ class Pattern:
     # -- pipes ---------------------------------------------------------------
     def attach(self, pipe):
         self.pipes.append(pipe)
+        self.pipes_changed()
         return True
+
+    def pipes_changed(self):
+        """Keep fast_out right: the socket's send fast path writes to it directly."""
+        pipes = self.pipes
+        p = pipes[0] if len(pipes) == 1 and pipes[0].fast_ok else None
+        if self.lb_fast:
+            self.fast_out = p
+        if self.fq_fast:
+            self.fast_in = p
 
     def detach(self, pipe):
         pipe.inq.drop_partial(self.sock.ctx.pool)
@@ -35,11 +50,14 @@ class Pattern:
         if pipe.inq.msgs == 0 and pipe in self.pipes:
             self.pipes.remove(pipe)
         # a pipe with whole messages left stays until they are read
+        self.pipes_changed()
+
 
     def pipe_ready(self, pipe):
         """A new connection is ready under an attached pipe (after a reconnect)."""
 
     def on_pipe_frame(self, pipe, more, buf, n):
+        """(A pattern that overrides this sets plain_in = False.)"""
         pipe.inq.push(buf, n, more)
 
     def on_subscription(self, pipe, topic, on):
@@ -70,6 +88,7 @@ class Pattern:
                 p.consumed()
             elif p.inq.msgs == 0 and p in self.pipes:
                 self.pipes.remove(p)
+                self.pipes_changed()
         self.last_pipe = p
         return got
 
@@ -91,6 +110,7 @@ class Pattern:
             p = pipes[i]
             if not p.active and p.inq.msgs == 0:
                 pipes.pop(i)
+                self.pipes_changed()
 
     # -- load balance --------------------------------------------------------
     def lb_send(self, data, more):

@@ -79,6 +79,7 @@ def _starts(data, n, t):
 
 
 class Pub(Pattern):
+    plain_in = False  # on_pipe_frame: subscriptions of 3.0 peers and XSUB
     can_recv_type = False
 
     def __init__(self, sock):
@@ -143,6 +144,8 @@ class Pub(Pattern):
             if not more:  # a one-frame message: no list to keep (nothing allocated)
                 for p in self.pipes:
                     if p.active and p.subs.match(data):
+                        if p.fast_ok and p.fast_send(data):
+                            continue  # written to its connection's batch
                         if p.can_send():
                             p.write(data, 0)
                         else:
@@ -205,6 +208,7 @@ class XPub(Pub):
 
 
 class Sub(Pattern):
+    plain_in = False  # on_pipe_frame: filters
     can_send_type = False
 
     def __init__(self, sock):

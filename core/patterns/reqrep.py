@@ -5,6 +5,7 @@ from .base import Pattern
 
 
 class Req(Pattern):
+    plain_in = False  # on_pipe_frame: checks the reply's envelope
     """libzmq's req.cpp. REQ_RELAXED lets a new request abandon the one
     waiting for its reply; REQ_CORRELATE puts a request id (4 bytes) before
     the empty delimiter, and a reply must carry the id of the last request."""
@@ -108,6 +109,7 @@ class Req(Pattern):
 
 
 class Rep(Pattern):
+    plain_in = False  # on_pipe_frame: checks the request's envelope
     def __init__(self, sock):
         super().__init__(sock)
         self.receiving = True

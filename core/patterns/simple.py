@@ -3,6 +3,8 @@ from .base import Pattern
 
 
 class Push(Pattern):
+    lb_fast = True
+
     def send_frame(self, data, more):
         return self.lb_send(data, more)
 
@@ -11,6 +13,8 @@ class Push(Pattern):
 
 
 class Pull(Pattern):
+    fq_fast = True
+
     def recv_frame(self):
         return self.fq_recv()
 
@@ -19,6 +23,9 @@ class Pull(Pattern):
 
 
 class Dealer(Pattern):
+    lb_fast = True
+    fq_fast = True
+
     def send_frame(self, data, more):
         return self.lb_send(data, more)
 

@@ -23,7 +23,6 @@ from ..zmtp.connection import (
 
 _WARNING = const(30)  # logging's level numbers
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
-_COALESCE = const(16384)  # a batch of back-to-back messages is written once this big
 
 
 class Engine:
@@ -36,7 +35,6 @@ class Engine:
     held_pos = 0
     held_end = 0
     dirty = False  # in ctx.dirty, with a batch to write
-    flushed_turn = -1
     reading = True
 
     def __init__(self, session, stream, config, origin):
@@ -203,26 +201,22 @@ class Engine:
             self._events()
 
     # -- writing ---------------------------------------------------------------
-    def flush_soon(self):
-        """A message is queued. It is written at once, unless the application
-        sends back to back on a context with an I/O thread: a second message
-        in one reactor turn joins a batch, written when it reaches _COALESCE
-        bytes or by the next turn (Context.flush_dirty): one syscall per
-        batch instead of one per message, and no added latency for the first."""
-        if self._want_w:
-            return  # the socket is full: the reactor writes when it drains
-        ctx = self.ctx
-        if self.dirty:
-            if len(self.conn.tx) >= _COALESCE:
+    def output_queued(self, total):
+        """The session queued a message; `total` bytes now wait. With an I/O
+        thread, back-to-back messages are written in batches of the port's
+        batch_bytes (one syscall per batch, not per message); a smaller batch
+        waits in ctx.dirty for the next reactor turn: the I/O thread's (woken
+        here) or that of a thread about to block (Context.flush_dirty). A
+        cooperative context writes at once (ctx.batch 0): no thread could
+        write a burst's tail while the program does something else."""
+        if total >= self.ctx.batch:
+            if not self._want_w:  # else the reactor writes when the socket drains
                 self.flush()
-            return
-        if ctx.io_thread is None or self.flushed_turn != ctx.turn:
-            self.flushed_turn = ctx.turn
-            self.flush()
-            return
-        self.dirty = True
-        ctx.dirty.append(self)
-        ctx.kick()
+        elif not self.dirty:
+            self.dirty = True
+            ctx = self.ctx
+            ctx.dirty.append(self)
+            ctx.kick()
 
     def flush(self):
         """Write what the connection queued; watch for writability if some is left."""
@@ -274,11 +268,10 @@ class Engine:
             n = 0  # the next flush meets the error and closes
         old = len(bufs[0]) if len(bufs) == 3 else 0
         conn.gather_sent(n, bufs, ticks_ms())
-        size = len(bufs[-2]) + len(data)
         if old:
             self.session.on_sent(min(n, old))
             n = max(0, n - old)
-        self.session.wrote_direct(size, more, n)
+        self.session.wrote_direct(more, n)
         self._watch_writable(len(conn.tx) > 0)
         return True
 

@@ -348,10 +348,11 @@ class Connection:
             pass
 
     def send_frame(self, data, more):
-        """Queue one data frame (more: 1 when more frames of the message follow)."""
+        """Queue one data frame (more: 1 when more frames of the message follow).
+        -> the bytes now pending (len(pending_output()))."""
         if self.mech.wraps:
             self._send(data, more & FLAG_MORE)
-            return
+            return len(self.tx)
         tx = self.tx
         n = len(data)
         if n < 256:  # the header byte by byte: no bytes object per frame
@@ -360,6 +361,7 @@ class Connection:
         else:
             tx += header(more & FLAG_MORE, n)
         tx += data
+        return len(tx)
 
     def _send(self, data, flags):
         # libzmq sends MESSAGE in a plain frame (flags 0) and expects the same

@@ -144,6 +144,7 @@ class CPythonPort:
     heap_ok = True
     rx_size = 65536
     default_io_threads = 1
+    batch_bytes = 16384  # back-to-back messages are written in batches up to this (Engine.output_queued)
     tunes_streams = True  # SNDBUF, RCVBUF, TCP_KEEPALIVE* are honoured (_tune)
 
     def __init__(self) -> None:
@@ -454,6 +455,18 @@ _STAND_BACK_MS = 3
 _IDLE_MS = 100  # the I/O thread's longest wait: it rechecks its context this often
 
 
+def _take(lock) -> None:
+    """The I/O thread takes the lock without queueing for it: while an
+    application thread sends or receives back to back, a waiter on the lock
+    would make each of its releases a futex wake-up (and the GIL ping-pong
+    between the two threads costs more than the I/O thread saves)."""
+    while not lock.acquire(False):
+        time.sleep(_RETRY_S)
+
+
+_RETRY_S = 0.0002
+
+
 def _io_loop(ref, lock, wait_fd) -> None:
     """The I/O thread: polls whenever no application thread is waiting to.
 
@@ -485,7 +498,7 @@ def _io_loop(ref, lock, wait_fd) -> None:
                 try:
                     time.sleep((_STAND_BACK_MS - idle) / 1000.0)
                 finally:
-                    lock.acquire()
+                    _take(lock)
                 continue
             try:
                 ctx.poll_once(0)
@@ -503,7 +516,7 @@ def _io_loop(ref, lock, wait_fd) -> None:
             except (OSError, ValueError):  # the epoll fd closed under us: term()
                 pass
             finally:
-                lock.acquire()
+                _take(lock)
             ctx = ref()
             if ctx is not None:
                 ctx.polling = False

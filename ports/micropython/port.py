@@ -132,6 +132,7 @@ class MicroPythonPort:
     name = "micropython"
     default_io_threads = 0
     pool_small_frames = True  # short frames land in pool slots (see FrameDecoder._body)
+    batch_bytes = 0  # every message is written at once: no batch grows on the heap
 
     def __init__(self, pool_count=4, pool_size=512, heap_ok=True, rx_size=512):
         self.pool_count = pool_count

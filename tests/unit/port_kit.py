@@ -152,6 +152,7 @@ class FakePort:
     rx_size = 4096
     default_io_threads = 0
     pool_small_frames = False
+    batch_bytes = 0
 
     def __init__(self, **kw):
         for k, v in kw.items():

@@ -14,6 +14,7 @@ class FakePipe:
     (None: no limit); what was written is in `out` (lists of frames)."""
 
     connected = True
+    fast_ok = False  # no fast_send: the pattern always takes the general path
 
     def __init__(self, name, peer_identity=b""):
         self.name = name
@@ -581,3 +582,17 @@ def test_register_adds_a_type_and_refuses_libzmqs_numbers(monkeypatch):
     with pytest.raises(ValueError):
         patterns.register(C.PUB, "MINE", Echo, [1])
     assert errno_of(patterns.info, 201) == C.EINVAL
+
+
+@pytest.mark.parametrize("number", range(11))
+def test_plain_in_says_whether_the_pattern_looks_at_incoming_frames(number):
+    """Session.on_data queues a frame itself when the pattern's plain_in is
+    true: that must be exactly the patterns that keep the base on_pipe_frame."""
+    import importlib
+
+    from edgezmq.patterns import _TYPES
+    from edgezmq.patterns.base import Pattern
+
+    _, module, cls_name, _, _ = _TYPES[number]
+    cls = getattr(importlib.import_module("edgezmq.patterns." + module), cls_name)
+    assert cls.plain_in == (cls.on_pipe_frame is Pattern.on_pipe_frame), cls_name
