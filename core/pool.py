@@ -92,10 +92,11 @@ class FrameQueue:
             self.msgs += 1
 
     def _grow(self):
+        """Twice the room, the frames moved to the front."""
         cap = len(self.bufs)
         order = [(self.head + k) % cap for k in range(self.count)]
-        self.bufs = [self.bufs[i] for i in order] + [None] * cap
-        self.lens = [self.lens[i] for i in order] + [0] * cap
+        self.bufs = [self.bufs[i] for i in order] + [None] * (2 * cap - self.count)
+        self.lens = [self.lens[i] for i in order] + [0] * (2 * cap - self.count)
         more = bytearray(2 * cap)
         for k, i in enumerate(order):
             more[k] = self.more[i]

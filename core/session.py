@@ -243,8 +243,8 @@ class Session(Pipe):
         total = conn.send_frame(data, more)
         if not more:
             self.ends.append(self.written + total)
-        if write:
-            self.engine.output_queued(total)
+            if write:
+                self.engine.output_queued(total)  # once per message: its frames go in one write
 
     def wrote_direct(self, more, n):
         """Engine.write_frame sent a frame, n bytes of it at once (the rest is pending)."""

@@ -364,7 +364,9 @@ class Socket:
                         _setraw(self, "rcvmore", 1)
                     else:
                         self.stats["received"] += 1
-                        inp.consumed()
+                        e = inp.engine
+                        if e is not None and not e.reading:
+                            inp.consumed()  # paused at RCVHWM: may resume
                     if type(buf) is bytes and len(buf) == n:
                         return buf
                     data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)

@@ -487,10 +487,9 @@ def _io_loop(ref, lock, wait_fd) -> None:
             ctx = ref()
             if ctx is None or ctx._io_stop or ctx.closed:
                 return
-            if ctx.polling or ctx.waiters:
-                del ctx
-                lock.wait(0.05)
-                continue
+            # standing back comes first: while an application thread polls
+            # turn after turn, sleeping here costs nothing per turn, where
+            # waiting on the condition would be woken by each turn's end
             idle = ticks_diff(ticks_ms(), ctx.app_waited)
             if 0 <= idle < _STAND_BACK_MS:
                 del ctx
@@ -499,6 +498,10 @@ def _io_loop(ref, lock, wait_fd) -> None:
                     time.sleep((_STAND_BACK_MS - idle) / 1000.0)
                 finally:
                     _take(lock)
+                continue
+            if ctx.polling or ctx.waiters:
+                del ctx
+                lock.wait(0.05)
                 continue
             try:
                 ctx.poll_once(0)

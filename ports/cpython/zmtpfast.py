@@ -39,7 +39,9 @@ def scan(dec, data, pos: int, end: int) -> int:
     """Deliver the complete frames at data[pos:end] to dec.sink; -> where it stopped.
 
     Frames go to sink.on_frame exactly as FrameDecoder.feed would give them
-    (a fresh bytes body per frame); the decoder's state is untouched."""
+    (a fresh bytes body per frame), or a run of data frames to
+    sink.on_data_run(flags, bodies, sizes) when the sink has it and takes
+    them (-> True); the decoder's state is untouched."""
     if dec.__dict__.get("pool") is not None:
         return pos  # the decoder puts short frames in pool slots: its own loop does that
     bufs = dec.__dict__.get("_zf")
@@ -47,7 +49,9 @@ def scan(dec, data, pos: int, end: int) -> int:
         bufs = dec._zf = (_ffi.new("long long[]", 3 * _BATCH), _ffi.new("size_t *"))
     out, used = bufs
     src = _ffi.from_buffer(data)
-    on_frame = dec.sink.on_frame
+    sink = dec.sink
+    on_frame = sink.on_frame
+    on_data_run = getattr(sink, "on_data_run", None)
     mv = memoryview(data)
     while end - pos >= 2:
         k = _lib.zf_scan(src + pos, end - pos, dec.limit, dec.command_limit, out, _BATCH, used)
@@ -55,8 +59,14 @@ def scan(dec, data, pos: int, end: int) -> int:
             break
         v = _ffi.unpack(out, 3 * k)
         m = mv[pos:]
-        for f, o, s in zip(v[0::3], v[1::3], v[2::3]):
-            on_frame(f, bytes(m[o : o + s]), s)
+        flags = v[0::3]
+        sizes = v[2::3]
+        bodies = [bytes(m[o : o + s]) for o, s in zip(v[1::3], sizes)]
+        # data frames only (no COMMAND bit): the whole run in one call, when
+        # the sink takes it; else frame by frame, as FrameDecoder.feed would
+        if on_data_run is None or max(flags) & 4 or not on_data_run(flags, bodies, sizes):
+            for f, b, s in zip(flags, bodies, sizes):
+                on_frame(f, b, s)
         pos += used[0]
         if k < _BATCH:
             break
@@ -83,11 +93,13 @@ def install(path: str | None = None) -> bool:
         return False
     if _lib is None and not load(path):
         return False
+    from edgezmq import runs
     from edgezmq.patterns import pubsub
     from edgezmq.zmtp import frames
 
     frames.install(scan_fn=scan)
     pubsub.install(match_fn=match)
+    runs.install()  # the scanner hands runs of data frames over in one call
     active = True
     return True
 

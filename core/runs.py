@@ -1,0 +1,76 @@
+"""Runs of data frames from a port's frame scanner (ports/cpython/zmtpfast.py),
+delivered in one call per run instead of a chain of calls per frame.
+
+The port installs these as methods of Connection, Session and FrameQueue
+when its scanner is active. A device has no scanner and never imports this
+module (core/cli/bundle.py leaves it out), so its classes stay as small as
+they are. Each method gives the same result as the frame-by-frame path."""
+from .zmtp.connection import READY
+
+
+def connection_on_data_run(self, flags, bodies, sizes):
+    """Connection.on_data_run: a run of data frames (no command among them).
+    -> True when they went to the data sink in one call (ready, no mechanism
+    boxing them, no event in front of them); False: give them to on_frame
+    one by one."""
+    if self.state != READY or self.mech.wraps or self.events is not None:
+        return False
+    run = getattr(self.sink, "on_data_run", None)  # optional in a data sink
+    if run is None:
+        return False
+    run(flags, bodies, sizes)
+    return True
+
+
+def session_on_data_run(self, flags, bodies, sizes):
+    """Session.on_data_run: queued in one call where the pattern only queues
+    frames (plain_in); else each frame as on_data would take it."""
+    sock = self.sock
+    if self.conflate or not sock.pattern.plain_in or sock.closed:
+        for i in range(len(bodies)):
+            self.on_data(bodies[i], sizes[i], flags[i] & 1)
+        return
+    self.inq.push_run(flags, bodies, sizes)
+
+
+def queue_push_run(self, flags, bodies, sizes):
+    """FrameQueue.push_run: push() for each frame (MORE is bit 0 of flags[i]),
+    the ring's state in locals for the whole run."""
+    k = len(bodies)
+    while self.count + k > len(self.bufs):
+        self._grow()
+    bufs = self.bufs
+    lens = self.lens
+    more = self.more
+    cap = len(bufs)
+    i = self.head + self.count
+    if i >= cap:
+        i -= cap
+    msgs = self.msgs
+    partial = self.partial
+    for j in range(k):
+        bufs[i] = bodies[j]
+        lens[i] = sizes[j]
+        if flags[j] & 1:
+            more[i] = 1
+            partial += 1
+        else:
+            more[i] = 0
+            partial = 0
+            msgs += 1
+        i += 1
+        if i == cap:
+            i = 0
+    self.count += k
+    self.msgs = msgs
+    self.partial = partial
+
+
+def install():
+    from .pool import FrameQueue
+    from .session import Session
+    from .zmtp.connection import Connection
+
+    Connection.on_data_run = connection_on_data_run
+    Session.on_data_run = session_on_data_run
+    FrameQueue.push_run = queue_push_run
