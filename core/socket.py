@@ -199,19 +199,28 @@ class Socket:
         o = self.options
         ctx = self.ctx
         t = self.socket_type
+        # only what differs from ConnectionConfig's class defaults is set:
+        # each instance attribute costs heap on a device
         c = ConnectionConfig()
         c.type_name = patterns.name(t)
         c.peers = patterns.peer_names(t)
-        c.send_identity = t == _REQ or t == _DEALER or t == _ROUTER
+        if t == _REQ or t == _DEALER or t == _ROUTER:
+            c.send_identity = True
         row = security.info(o.mechanism)
-        c.mechanism = row[0]
+        if o.mechanism:
+            c.mechanism = row[0]
         if row[3] is not None:
             c.as_server = bool(getattr(o, row[3]))
-        c.identity = o.identity
-        c.maxmsgsize = o.maxmsgsize
-        c.heartbeat_ivl = o.heartbeat_ivl
-        c.heartbeat_ttl = o.heartbeat_ttl
-        c.heartbeat_timeout = o.heartbeat_timeout
+        if o.identity:
+            c.identity = o.identity
+        if o.maxmsgsize != -1:
+            c.maxmsgsize = o.maxmsgsize
+        if o.heartbeat_ivl:
+            c.heartbeat_ivl = o.heartbeat_ivl
+        if o.heartbeat_ttl:
+            c.heartbeat_ttl = o.heartbeat_ttl
+        if o.heartbeat_timeout != -1:
+            c.heartbeat_timeout = o.heartbeat_timeout
         c.pool = ctx.pool
         if getattr(ctx.port, "pool_small_frames", False) and o.mechanism != _CURVE:
             c.copy = ctx.port.copy  # short frames into pool slots: no allocation per message
