@@ -85,8 +85,10 @@ class Redialer:
         s = self.session
         if linger == 0 or s is None or s.outq is None or not s.outq.msgs:
             return self.close()
+        from .lingering import Lingering  # loaded only when a close has to wait
+
         self.lingering = True  # its engines are its own until the queue is out
-        item = _Lingering(self)
+        item = Lingering(self)
         self.ctx.lingering.append(item)
         if linger > 0:
             self.ctx.reactor.call_later(linger, item.close)
@@ -182,30 +184,6 @@ class Connecter(Redialer):
             _close(self.stream)
             self.stream = None
         return super().close()
-
-
-class _Lingering:
-    """A closed socket's connecter that still has messages queued for its peer
-    (in Context.lingering: term() waits for it, LINGER bounds it)."""
-
-    def __init__(self, connecter):
-        self.c = connecter
-        self.active = True
-
-    def has_output(self):
-        c = self.c
-        s = c.session
-        if s.outq is not None and s.outq.msgs:
-            return True
-        e = c.engine
-        return e is not None and e.active and e.has_output()
-
-    def close(self, reason=None):
-        if self.active:
-            self.active = False
-            e = self.c.close()
-            if e is not None:
-                e.close(reason)
 
 
 def _close(stream):
