@@ -93,10 +93,15 @@ class Session(Pipe):
         sock = self.sock
         self.engine = engine
         self.conn = conn
-        self.peer_minor = conn.peer_minor
-        self.peer_identity = conn.peer_identity
-        self.user_id = conn.mech.user_id
-        self.peer_meta = conn.peer_meta
+        # copied when they differ from what the session has (an instance
+        # attribute costs heap on a device; most peers leave the defaults)
+        if conn.peer_minor != self.peer_minor:
+            self.peer_minor = conn.peer_minor
+        if conn.peer_identity != self.peer_identity:
+            self.peer_identity = conn.peer_identity
+        if conn.mech.user_id != self.user_id:
+            self.user_id = conn.mech.user_id
+        self.peer_meta = conn.mech.peer_meta
         self._reset_counts()
         self.connected = True
         if not self.active:
@@ -323,5 +328,7 @@ class Session(Pipe):
 
 
 def _count(sock, key, n):
+    """Add n to one of sock's delivery counters (docs/reliability.md); the
+    engine counts through this one too."""
     st = sock.stats
     st[key] = st.get(key, 0) + n

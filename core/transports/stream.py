@@ -10,6 +10,7 @@ connection's (core/zmtp/connection.py).
 """
 from .. import constants as C
 from .._compat import const, ticks_ms
+from ..session import _count
 from ..zmtp.connection import (
     CAUSE_AUTH,
     CAUSE_HEARTBEAT,
@@ -340,11 +341,6 @@ class Engine:
         self.session.connection_lost(self, event, reason)
         if self.origin is not None:
             self.origin.on_engine_closed(self)
-
-
-def _count(sock, key, n):
-    st = sock.stats
-    st[key] = st.get(key, 0) + n
 
 
 def refuse(ctx, stream, why):
