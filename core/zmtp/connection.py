@@ -80,10 +80,11 @@ class ConnectionConfig:
 class Connection:
     # defaults as class attributes: an instance holds only what differs
     mech = None
-    peer_minor = 0
+    peer_minor = 1  # set only for a peer that speaks another minor version (3.0: 0)
     peer_type = b""
     peer_identity = b""
-    peer_meta = None
+    peer_greeting = None  # the GreetingParser until the peer's greeting is in
+    peer_address = b""
     next_ping = -1
     ping_sent_at = -1
     peer_ttl = 0  # ms, from the peer's PING
@@ -118,7 +119,10 @@ class Connection:
                 if not self.peer_greeting.done:
                     return n
                 self._on_greeting()
-                self.peer_greeting = None  # its 64-byte buffer is not needed any more
+                # neither the parser (a 64-byte buffer) nor the address (the
+                # mechanism has it) is needed any more: del frees their slots for
+                # what READY adds, so a device's instance table stays small
+                del self.peer_greeting, self.peer_address
             if pos < n:
                 return self.decoder.feed(data, pos, n)
         except ProtocolError as e:
@@ -146,7 +150,8 @@ class Connection:
     def _on_greeting(self):
         g = self.peer_greeting
         cfg = self.config
-        self.peer_minor = g.minor if g.major == 3 else 1
+        if g.major == 3 and g.minor != 1:
+            self.peer_minor = g.minor
         if g.mechanism != cfg.mechanism:
             raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (g.mechanism, cfg.mechanism))
         # roles come from our own options: libzmq does not fill in as-server
@@ -251,9 +256,9 @@ class Connection:
         ident = meta.get(b"identity", b"")
         if len(ident) > 255 or (ident and ident[0] == 0):
             raise ProtocolError("invalid peer identity")
-        self.peer_type = st
-        self.peer_identity = ident
-        self.peer_meta = meta
+        self.peer_type = st  # (the rest of the metadata is mech.peer_meta)
+        if ident:
+            self.peer_identity = ident
         self.state = READY
         if self.config.heartbeat_ivl > 0:
             self.next_ping = 0  # ping at the first tick
