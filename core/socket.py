@@ -46,7 +46,7 @@ class Socket:
     closed = False
     rcvmore = 0
     sending_more = False
-    last_endpoint = b""
+    _last_ep = ""  # LAST_ENDPOINT as a str: the endpoint dict's key, no bytes copy kept
     monitors = ()  # a list once monitor() is called
     inproc_names = ()  # a list once the socket binds an inproc name
     _config = None  # the connections' shared ConnectionConfig (connection_config)
@@ -127,7 +127,7 @@ class Socket:
         if option == _RCVMORE:
             return self.rcvmore
         if option == _LAST_ENDPOINT:
-            return self.last_endpoint
+            return self._last_ep.encode()
         if option == _EVENTS:
             return self.poll_events()
         if option == _MECHANISM:
@@ -155,7 +155,7 @@ class Socket:
         ep = E.parse(addr, True)
         with self.ctx.lock:
             address = E.transports.lookup(ep.transport).bind(self, ep, addr)
-            _setraw(self, "last_endpoint", address.encode())
+            _setraw(self, "_last_ep", address)
         return self
 
     def connect(self, addr):
@@ -167,7 +167,7 @@ class Socket:
             c = E.transports.lookup(ep.transport).connect(self, ep, addr)
             if c is not None:
                 self.connecters[addr] = c
-            _setraw(self, "last_endpoint", addr.encode())
+            _setraw(self, "_last_ep", addr)
         return self
 
     # -- sessions (called by the transports) ------------------------------------

@@ -59,12 +59,12 @@ class Mechanism:
     user_id = b""
     zap_request = None
     error_reason = None  # set when the peer sent ERROR
+    peer_address = b""  # kept by the mechanisms that ask ZAP (zapauth.ZapServer)
 
     def __init__(self, config, as_server, local_meta, peer_address=b""):
         self.config = config
         self.as_server = as_server
         self.local_meta = local_meta  # list of (name, value) to announce
-        self.peer_address = peer_address
         self.out = []
         self.ready = False
         self.peer_meta = {}

@@ -17,7 +17,8 @@ _EVENT_CLOSED = const(0x80)
 
 class Redialer:
     """The reconnect policy shared by every transport's connecter: RECONNECT_IVL,
-    doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds."""
+    doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds. A
+    subclass defines dial()."""
 
     failed = 0  # errno of the last dial that failed: logged once per cause
 
@@ -33,9 +34,6 @@ class Redialer:
         # the session that outlives the connections (queue on connect), or None:
         # then each connection gets a session of its own, joining the pattern when ready
         self.session = sock.queue_on_connect(address)
-
-    def dial(self):
-        raise NotImplementedError
 
     def on_connected(self):
         self.ivl = self.sock.options.reconnect_ivl  # handshake done: reset backoff
@@ -123,9 +121,6 @@ class Connecter(Redialer):
         self.fd = -1
         self.ctimer = None  # CONNECT_TIMEOUT of the connect in progress
         self.dial()
-
-    def fileno(self):
-        return self.fd
 
     def dial(self):
         if self.closed:

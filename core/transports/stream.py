@@ -37,6 +37,8 @@ class Engine:
     held_end = 0
     dirty = False  # in ctx.dirty, with a batch to write
     reading = True
+    active = True  # registered with the reactor, stream open
+    writev = None  # scatter/gather writes, where the port has them and the stream is a socket
 
     def __init__(self, session, stream, config, origin):
         sock = session.sock
@@ -48,11 +50,10 @@ class Engine:
         self.reactor = ctx.reactor
         self.stream = stream
         self.origin = origin  # the Listener or Connecter that made it (None once orphaned)
-        self.active = True  # registered with the reactor, stream open
         self.fd = stream.fileno()
         self.pobj = stream
-        # scatter/gather writes when the port has them and the stream is a socket
-        self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
+        if hasattr(stream, "sendmsg"):  # CPython: never on a device
+            self.writev = getattr(self.port, "writev", None)
         self.conn = Connection(config, ticks_ms(), session, session.peer_address)
         if sock.options.handshake_ivl > 0:
             self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
@@ -60,9 +61,6 @@ class Engine:
         if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
             self.reactor.add(self, write=True)
         self.flush()
-
-    def fileno(self):
-        return self.fd
 
     @property
     def ready(self):
