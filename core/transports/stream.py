@@ -11,17 +11,17 @@ connection's (core/zmtp/connection.py).
 from .. import constants as C
 from .._compat import const, ticks_ms
 from ..session import _count
-from ..zmtp.connection import (
-    CAUSE_AUTH,
-    CAUSE_HEARTBEAT,
-    EV_ERROR,
-    EV_READY,
-    EV_SUBSCRIPTION,
-    EV_ZAP_REQUEST,
-    READY,
-    Connection,
-)
+from ..zmtp.connection import Connection
 
+# the connection's numbers (core/zmtp/connection.py; tests/unit/test_engine.py
+# checks they match): private consts take no slot in this module's dict on a device
+_READY = const(2)
+_EV_READY = const(1)
+_EV_SUBSCRIPTION = const(2)
+_EV_ZAP_REQUEST = const(3)
+_EV_ERROR = const(4)
+_CAUSE_AUTH = const(2)
+_CAUSE_HEARTBEAT = const(3)
 _WARNING = const(30)  # logging's level numbers
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 
@@ -64,7 +64,7 @@ class Engine:
 
     @property
     def ready(self):
-        return self.conn.state == READY
+        return self.conn.state == _READY
 
     def has_output(self):
         return len(self.conn.pending_output()) > 0
@@ -156,19 +156,19 @@ class Engine:
             if ev is None:
                 return
             kind, value = ev
-            if kind == EV_READY:
+            if kind == _EV_READY:
                 self._ready()
-            elif kind == EV_SUBSCRIPTION:
+            elif kind == _EV_SUBSCRIPTION:
                 self.session.on_subscription(value[0], value[1])
-            elif kind == EV_ZAP_REQUEST:
+            elif kind == _EV_ZAP_REQUEST:
                 self.ctx.zap_request(self, value)
-            elif kind == EV_ERROR:
+            elif kind == _EV_ERROR:
                 cause, reason = value
                 self.flush()  # an ERROR command may be waiting
-                if cause == CAUSE_HEARTBEAT:
+                if cause == _CAUSE_HEARTBEAT:
                     _count(self.sock, "heartbeat_timeouts", 1)
                     self.close(reason, C.EVENT_DISCONNECTED)
-                elif cause == CAUSE_AUTH:
+                elif cause == _CAUSE_AUTH:
                     self.close("authentication failed: %s" % reason, C.EVENT_HANDSHAKE_FAILED_AUTH)
                 else:
                     _count(self.sock, "protocol_errors", 1)
@@ -288,7 +288,7 @@ class Engine:
     # -- timers ------------------------------------------------------------
     def _handshake_expired(self):
         self.timer = None
-        if self.active and self.conn.state != READY:
+        if self.active and self.conn.state != _READY:
             self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
 
     def _schedule_timer(self):

@@ -83,8 +83,6 @@ class Connection:
     peer_minor = 1  # set only for a peer that speaks another minor version (3.0: 0)
     peer_type = b""
     peer_identity = b""
-    peer_greeting = None  # the GreetingParser until the peer's greeting is in
-    peer_address = b""
     next_ping = -1
     ping_sent_at = -1
     peer_ttl = 0  # ms, from the peer's PING
@@ -249,7 +247,10 @@ class Connection:
         st = meta.get(b"socket-type", b"")
         peers = self.config.peers
         if peers is None or st not in peers:
-            self._send_error(b"Invalid socket type")
+            try:  # ERROR "Invalid socket type" goes out before the close, as libzmq's
+                self.tx += b"\x04\x1a\x05ERROR\x13Invalid socket type"
+            except Exception:
+                pass
             raise ProtocolError(
                 "peer socket type %r cannot talk to %s" % (st, self.config.type_name.decode())
             )
@@ -345,13 +346,6 @@ class Connection:
         self.tx += header(FLAG_COMMAND, len(body))
         self.tx += body
 
-    def _send_error(self, reason):
-        try:
-            self.tx += header(FLAG_COMMAND, 7 + len(reason))
-            self.tx += b"\x05ERROR" + bytes((len(reason),)) + reason
-        except Exception:
-            pass
-
     def send_frame(self, data, more):
         """Queue one data frame (more: 1 when more frames of the message follow).
         -> the bytes now pending (len(pending_output()))."""
@@ -426,26 +420,24 @@ class Connection:
                 self.next_ping = now + cfg.heartbeat_ivl
             if self.ping_sent_at >= 0 and ticks_diff(self.last_rx, self.ping_sent_at) >= 0:
                 self.ping_sent_at = -1  # any traffic counts as liveness
-            timeout = self._hb_timeout()
+            timeout = cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
             if self.ping_sent_at >= 0 and ticks_diff(now, self.ping_sent_at) > timeout:
                 self._fail(CAUSE_HEARTBEAT, "heartbeat timeout: no traffic for %d ms" % timeout)
                 return
         if self.peer_ttl > 0 and ticks_diff(now, self.last_rx) > self.peer_ttl:
             self._fail(CAUSE_HEARTBEAT, "peer heartbeat TTL of %d ms expired" % self.peer_ttl)
 
-    def _hb_timeout(self):
-        cfg = self.config
-        return cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
-
     def next_deadline(self):
         """Earliest time tick() has work, or -1."""
         if self.state != READY:
             return -1
         d = -1
-        if self.config.heartbeat_ivl > 0:
+        cfg = self.config
+        if cfg.heartbeat_ivl > 0:
             d = self.next_ping
             if self.ping_sent_at >= 0:
-                t = self.ping_sent_at + self._hb_timeout() + 1
+                timeout = cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
+                t = self.ping_sent_at + timeout + 1
                 d = t if d < 0 or t < d else d
         if self.peer_ttl > 0:
             t = self.last_rx + self.peer_ttl + 1
