@@ -94,7 +94,7 @@ class Connection:
         self.sink = sink
         self.state = GREETING
         self.tx = bytearray(greeting.build(config.mechanism, config.as_server))
-        self.peer_greeting = greeting.GreetingParser()
+        self.peer_greeting = bytearray(greeting.SIZE + 1)  # the peer's, as greeting.feed fills it
         self.decoder = FrameDecoder(self, config.maxmsgsize)
         if config.copy is not None:  # a device: short frames into pool slots too
             self.decoder.pool = config.pool
@@ -113,8 +113,9 @@ class Connection:
             self.last_rx = now
         try:
             if self.state == GREETING:
-                pos = self.peer_greeting.feed(data, pos, n)
-                if not self.peer_greeting.done:
+                g = self.peer_greeting
+                pos = greeting.feed(g, data, pos, n)
+                if g[greeting.SIZE] < greeting.SIZE:
                     return n
                 self._on_greeting()
                 # neither the parser (a 64-byte buffer) nor the address (the
@@ -146,12 +147,16 @@ class Connection:
             self._fail(CAUSE_PROTOCOL, e)
 
     def _on_greeting(self):
-        g = self.peer_greeting
+        g = self.peer_greeting  # byte 10 major, 11 minor, 12-31 mechanism (NUL-padded)
         cfg = self.config
-        if g.major == 3 and g.minor != 1:
-            self.peer_minor = g.minor
-        if g.mechanism != cfg.mechanism:
-            raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (g.mechanism, cfg.mechanism))
+        if g[10] == 3 and g[11] != 1:
+            self.peer_minor = g[11]
+        mech = bytes(g[12:32])
+        i = mech.find(b"\x00")
+        if i >= 0:
+            mech = mech[:i]
+        if mech != cfg.mechanism:
+            raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (mech, cfg.mechanism))
         # roles come from our own options: libzmq does not fill in as-server
         # reliably (a CURVE server announces 0), so the byte is not checked
         meta = [(b"Socket-Type", cfg.type_name)]
