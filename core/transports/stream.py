@@ -56,7 +56,7 @@ class Engine:
             self.writev = getattr(self.port, "writev", None)
         self.conn = Connection(config, ticks_ms(), session, session.peer_address)
         if sock.options.handshake_ivl > 0:
-            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
+            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._tick)
         sock.engines.add(self)
         if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
             self.reactor.add(self, write=True)
@@ -286,11 +286,6 @@ class Engine:
             self.read()
 
     # -- timers ------------------------------------------------------------
-    def _handshake_expired(self):
-        self.timer = None
-        if self.active and self.conn.state != _READY:
-            self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-
     def _schedule_timer(self):
         d = self.conn.next_deadline()
         if d < 0:
@@ -300,8 +295,12 @@ class Engine:
         self.timer = self.reactor.call_later(max(0, d - ticks_ms()), self._tick)
 
     def _tick(self):
+        """The timer: the handshake deadline until READY, then heartbeats."""
         self.timer = None
         if not self.active:
+            return
+        if self.conn.state < _READY:  # GREETING or HANDSHAKE: the deadline passed
+            self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
             return
         self.conn.tick(ticks_ms())
         self.flush()
