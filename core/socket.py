@@ -56,8 +56,7 @@ class Socket:
             raise TypeError("an integer is required")  # as pyzmq: ctx.socket("PUB")
         patterns.info(socket_type)  # EINVAL for an unknown type
         r = _setraw
-        r(self, "ctx", ctx)
-        r(self, "context", ctx)
+        r(self, "ctx", ctx)  # (pyzmq's sock.context: __getattr__, no slot of its own)
         r(self, "socket_type", socket_type)
         r(self, "options", O.Options(socket_type))
         r(self, "pattern", patterns.create(self))
@@ -85,6 +84,8 @@ class Socket:
             self.setsockopt(opt & 0xFF, value)
 
     def __getattr__(self, name):
+        if name == "context":
+            return self.ctx
         opt = O.NAMES.get(name)
         if opt is None and name.isupper():
             opt = O.NAMES.get(name.lower())
