@@ -229,10 +229,8 @@ class Socket:
             from .security.mechanism import MechanismConfig
 
             m = MechanismConfig()
-            m.plain_server = bool(o.plain_server)
             m.plain_username = o.plain_username
             m.plain_password = o.plain_password
-            m.curve_server = bool(o.curve_server)
             m.curve_publickey = o.curve_publickey or None
             m.curve_secretkey = o.curve_secretkey or None
             m.curve_serverkey = o.curve_serverkey or None

@@ -31,14 +31,13 @@ def split_command(body):
 
 
 class MechanismConfig:
-    """What a mechanism may read from its socket: options and context.
-    Defaults as class attributes: an instance holds only what is set (each
-    instance attribute costs heap on a device; NULL sets none)."""
+    """What a mechanism may read from its socket: options and context (its
+    role, server or client, is the mechanism's as_server). Defaults as class
+    attributes: an instance holds only what is set (each attribute costs heap
+    on a device; NULL sets none)."""
 
-    plain_server = False
     plain_username = b""
     plain_password = b""
-    curve_server = False
     curve_publickey = None  # 32 raw bytes
     curve_secretkey = None
     curve_serverkey = None

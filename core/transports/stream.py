@@ -33,8 +33,7 @@ class Engine:
     # input the decoder could not take yet (a device's frame pool was out of
     # slots): kept in a buffer of this connection's, fed again when slots free
     held = None
-    held_pos = 0
-    held_end = 0
+    held_end = 0  # (held_pos, where to resume in it, is set with it by _hold: no default)
     dirty = False  # in ctx.dirty, with a batch to write
     reading = True
     active = True  # registered with the reactor, stream open
