@@ -25,9 +25,6 @@ _TYPES = (
     ("XPUB", "pubsub", "XPub", (2, 10), False),
     ("XSUB", "pubsub", "XSub", (1, 9), False),
 )
-# the same names as ZMTP's Socket-Type values (bytes): constants, so a
-# connection's config holds no bytes of its own (frozen, they live in flash)
-_NAMES = (b"PAIR", b"PUB", b"SUB", b"REQ", b"REP", b"DEALER", b"ROUTER", b"PULL", b"PUSH", b"XPUB", b"XSUB")
 _extra = None  # number -> row, for types registered at run time
 
 
@@ -43,8 +40,6 @@ def info(t):
 
 def name(t):
     """The type's name as ZMTP's Socket-Type property (bytes)."""
-    if isinstance(t, int) and 0 <= t < len(_NAMES):
-        return _NAMES[t]
     return info(t)[0].encode()
 
 
