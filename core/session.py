@@ -60,7 +60,6 @@ class Pipe:
 
 
 class Session(Pipe):
-    connected = False
     active = False
     engine = None  # the engine of the current connection, once READY
     conn = None
@@ -69,10 +68,13 @@ class Session(Pipe):
     drop_rest = False  # the connection died mid-message: drop the tail
     held = False  # the message being sent goes to outq (no connection, or CONFLATE)
     fast_ok = True  # the socket's send fast path may write here (not with CONFLATE)
-    head = 0  # ends[head:] are the messages not fully written
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
+        # connected (and ends, head, written: _reset_counts) are instance
+        # attributes from the start, not class defaults: every session sets
+        # them, and the class table stays a size smaller on a device
+        self.connected = False
         self.peer_address = address
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
         if self.conflate:
