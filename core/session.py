@@ -60,9 +60,6 @@ class Pipe:
 
 
 class Session(Pipe):
-    active = False
-    engine = None  # the engine of the current connection, once READY
-    conn = None
     outq = None  # frames sent while no connection is ready (a FrameQueue when used)
     out_more = False  # inside a multipart message being sent
     drop_rest = False  # the connection died mid-message: drop the tail
@@ -71,10 +68,13 @@ class Session(Pipe):
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
-        # connected (and ends, head, written: _reset_counts) are instance
-        # attributes from the start, not class defaults: every session sets
-        # them, and the class table stays a size smaller on a device
-        self.connected = False
+        # every attribute a connection sets exists from here (and ends, head,
+        # written: _reset_counts): the instance table reaches its size now,
+        # where the caller handles a MemoryError (a refused connection), and
+        # never grows mid-handshake on a short heap; engine and conn are the
+        # current connection's, once READY
+        self.connected = self.active = False
+        self.engine = self.conn = self.peer_meta = None
         self.peer_address = address
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
         if self.conflate:
