@@ -3,7 +3,8 @@
 Nothing here blocks except poll(). Blocking socket calls run `run_once`
 until they can return, so the same loop drives a microcontroller, a
 CPython program, or CPython's optional I/O thread (see context.py).
-Handlers are objects with `fileno()` and `on_event(readable, writable, error)`.
+Handlers are objects with `pobj` (what the port's poller polls: a stream,
+an fd) and `on_event(readable, writable, error)`.
 """
 from ._compat import ticks_diff, ticks_ms
 

@@ -60,19 +60,21 @@ class Pipe:
 
 
 class Session(Pipe):
-    connected = False
-    active = False
-    engine = None  # the engine of the current connection, once READY
-    conn = None
     outq = None  # frames sent while no connection is ready (a FrameQueue when used)
     out_more = False  # inside a multipart message being sent
     drop_rest = False  # the connection died mid-message: drop the tail
     held = False  # the message being sent goes to outq (no connection, or CONFLATE)
     fast_ok = True  # the socket's send fast path may write here (not with CONFLATE)
-    head = 0  # ends[head:] are the messages not fully written
 
     def __init__(self, sock, address, persistent):
         super().__init__(sock)
+        # every attribute a connection sets exists from here (and ends, head,
+        # written: _reset_counts): the instance table reaches its size now,
+        # where the caller handles a MemoryError (a refused connection), and
+        # never grows mid-handshake on a short heap; engine and conn are the
+        # current connection's, once READY
+        self.connected = self.active = False
+        self.engine = self.conn = self.peer_meta = None
         self.peer_address = address
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
         if self.conflate:
@@ -93,10 +95,15 @@ class Session(Pipe):
         sock = self.sock
         self.engine = engine
         self.conn = conn
-        self.peer_minor = conn.peer_minor
-        self.peer_identity = conn.peer_identity
-        self.user_id = conn.mech.user_id
-        self.peer_meta = conn.peer_meta
+        # copied when they differ from what the session has (an instance
+        # attribute costs heap on a device; most peers leave the defaults)
+        if conn.peer_minor != self.peer_minor:
+            self.peer_minor = conn.peer_minor
+        if conn.peer_identity != self.peer_identity:
+            self.peer_identity = conn.peer_identity
+        if conn.mech.user_id != self.user_id:
+            self.user_id = conn.mech.user_id
+        self.peer_meta = conn.mech.peer_meta
         self._reset_counts()
         self.connected = True
         if not self.active:
@@ -323,5 +330,7 @@ class Session(Pipe):
 
 
 def _count(sock, key, n):
+    """Add n to one of sock's delivery counters (docs/reliability.md); the
+    engine counts through this one too."""
     st = sock.stats
     st[key] = st.get(key, 0) + n

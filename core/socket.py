@@ -46,7 +46,7 @@ class Socket:
     closed = False
     rcvmore = 0
     sending_more = False
-    last_endpoint = b""
+    _last_ep = ""  # LAST_ENDPOINT as a str: the endpoint dict's key, no bytes copy kept
     monitors = ()  # a list once monitor() is called
     inproc_names = ()  # a list once the socket binds an inproc name
     _config = None  # the connections' shared ConnectionConfig (connection_config)
@@ -56,8 +56,7 @@ class Socket:
             raise TypeError("an integer is required")  # as pyzmq: ctx.socket("PUB")
         patterns.info(socket_type)  # EINVAL for an unknown type
         r = _setraw
-        r(self, "ctx", ctx)
-        r(self, "context", ctx)
+        r(self, "ctx", ctx)  # (pyzmq's sock.context: __getattr__, no slot of its own)
         r(self, "socket_type", socket_type)
         r(self, "options", O.Options(socket_type))
         r(self, "pattern", patterns.create(self))
@@ -85,6 +84,8 @@ class Socket:
             self.setsockopt(opt & 0xFF, value)
 
     def __getattr__(self, name):
+        if name == "context":
+            return self.ctx
         opt = O.NAMES.get(name)
         if opt is None and name.isupper():
             opt = O.NAMES.get(name.lower())
@@ -127,7 +128,7 @@ class Socket:
         if option == _RCVMORE:
             return self.rcvmore
         if option == _LAST_ENDPOINT:
-            return self.last_endpoint
+            return self._last_ep.encode()
         if option == _EVENTS:
             return self.poll_events()
         if option == _MECHANISM:
@@ -155,7 +156,7 @@ class Socket:
         ep = E.parse(addr, True)
         with self.ctx.lock:
             address = E.transports.lookup(ep.transport).bind(self, ep, addr)
-            _setraw(self, "last_endpoint", address.encode())
+            _setraw(self, "_last_ep", address)
         return self
 
     def connect(self, addr):
@@ -167,7 +168,7 @@ class Socket:
             c = E.transports.lookup(ep.transport).connect(self, ep, addr)
             if c is not None:
                 self.connecters[addr] = c
-            _setraw(self, "last_endpoint", addr.encode())
+            _setraw(self, "_last_ep", addr)
         return self
 
     # -- sessions (called by the transports) ------------------------------------
@@ -199,19 +200,28 @@ class Socket:
         o = self.options
         ctx = self.ctx
         t = self.socket_type
+        # only what differs from ConnectionConfig's class defaults is set:
+        # each instance attribute costs heap on a device
         c = ConnectionConfig()
         c.type_name = patterns.name(t)
         c.peers = patterns.peer_names(t)
-        c.send_identity = t == _REQ or t == _DEALER or t == _ROUTER
+        if t == _REQ or t == _DEALER or t == _ROUTER:
+            c.send_identity = True
         row = security.info(o.mechanism)
-        c.mechanism = row[0]
+        if o.mechanism:
+            c.mechanism = row[0]
         if row[3] is not None:
             c.as_server = bool(getattr(o, row[3]))
-        c.identity = o.identity
-        c.maxmsgsize = o.maxmsgsize
-        c.heartbeat_ivl = o.heartbeat_ivl
-        c.heartbeat_ttl = o.heartbeat_ttl
-        c.heartbeat_timeout = o.heartbeat_timeout
+        if o.identity:
+            c.identity = o.identity
+        if o.maxmsgsize != -1:
+            c.maxmsgsize = o.maxmsgsize
+        if o.heartbeat_ivl:
+            c.heartbeat_ivl = o.heartbeat_ivl
+        if o.heartbeat_ttl:
+            c.heartbeat_ttl = o.heartbeat_ttl
+        if o.heartbeat_timeout != -1:
+            c.heartbeat_timeout = o.heartbeat_timeout
         c.pool = ctx.pool
         if getattr(ctx.port, "pool_small_frames", False) and o.mechanism != _CURVE:
             c.copy = ctx.port.copy  # short frames into pool slots: no allocation per message
@@ -219,10 +229,8 @@ class Socket:
             from .security.mechanism import MechanismConfig
 
             m = MechanismConfig()
-            m.plain_server = bool(o.plain_server)
             m.plain_username = o.plain_username
             m.plain_password = o.plain_password
-            m.curve_server = bool(o.curve_server)
             m.curve_publickey = o.curve_publickey or None
             m.curve_secretkey = o.curve_secretkey or None
             m.curve_serverkey = o.curve_serverkey or None

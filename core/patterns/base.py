@@ -8,8 +8,6 @@ class Pattern:
     when it must wait (HWM, no peer); recv_frame returns (buf, n, more) or None
     (a tuple or a queue's reused list: unpack it at once)."""
 
-    can_send_type = True
-    can_recv_type = True
     lb_fast = False  # load-balancing types: the socket's send fast path may use fast_out
     fq_fast = False  # fair-queueing types: the socket's recv fast path may use fast_in
     fast_out = None  # the only pipe, when lb_fast and it takes fast_send (Socket.send)

@@ -80,7 +80,6 @@ def _starts(data, n, t):
 
 class Pub(Pattern):
     plain_in = False  # on_pipe_frame: subscriptions of 3.0 peers and XSUB
-    can_recv_type = False
 
     def __init__(self, sock):
         super().__init__(sock)
@@ -172,8 +171,6 @@ class Pub(Pattern):
 
 
 class XPub(Pub):
-    can_recv_type = True
-
     def __init__(self, sock):
         super().__init__(sock)
         self.all_topics = Topics()
@@ -209,7 +206,6 @@ class XPub(Pub):
 
 class Sub(Pattern):
     plain_in = False  # on_pipe_frame: filters
-    can_send_type = False
 
     def __init__(self, sock):
         super().__init__(sock)
@@ -256,8 +252,6 @@ class Sub(Pattern):
 
 
 class XSub(Sub):
-    can_send_type = True
-
     def __init__(self, sock):
         super().__init__(sock)
         self.out_more = False

@@ -31,52 +31,45 @@ def split_command(body):
 
 
 class MechanismConfig:
-    """What a mechanism may read from its socket: options and context."""
+    """What a mechanism may read from its socket: options and context (its
+    role, server or client, is the mechanism's as_server). Defaults as class
+    attributes: an instance holds only what is set (each attribute costs heap
+    on a device; NULL sets none)."""
 
-    def __init__(self):
-        self.plain_server = False
-        self.plain_username = b""
-        self.plain_password = b""
-        self.curve_server = False
-        self.curve_publickey = None  # 32 raw bytes
-        self.curve_secretkey = None
-        self.curve_serverkey = None
-        self.zap_domain = b""
-        self.zap_available = False  # a handler is bound at inproc://zeromq.zap.01
-        self.routing_id = b""
-        self.crypto = None  # the port's crypto (box/unbox, keys, random)
+    plain_username = b""
+    plain_password = b""
+    curve_publickey = None  # 32 raw bytes
+    curve_secretkey = None
+    curve_serverkey = None
+    zap_domain = b""
+    zap_available = False  # a handler is bound at inproc://zeromq.zap.01
+    routing_id = b""
+    crypto = None  # the port's crypto (box/unbox, keys, random)
 
 
 class Mechanism:
+    """The base of every mechanism. A subclass defines start() and
+    on_command(body), and encode(flags, data) / decode(body) when it sets
+    `wraps` (no stubs here: each method costs heap on a device)."""
+
     name = b"NULL"
     wraps = False
+    # set by few mechanisms, or late: an instance holds them only then
+    user_id = b""
+    zap_request = None
+    error_reason = None  # set when the peer sent ERROR
+    peer_address = b""  # kept by the mechanisms that ask ZAP (zapauth.ZapServer)
 
     def __init__(self, config, as_server, local_meta, peer_address=b""):
         self.config = config
         self.as_server = as_server
         self.local_meta = local_meta  # list of (name, value) to announce
-        self.peer_address = peer_address
         self.out = []
         self.ready = False
         self.peer_meta = {}
-        self.user_id = b""
-        self.zap_request = None
-        self.error_reason = None  # set when the peer sent ERROR
-
-    def start(self):
-        raise NotImplementedError
-
-    def on_command(self, body):
-        raise NotImplementedError
 
     def on_zap_reply(self, frames):
         raise ProtocolError("unexpected ZAP reply")
-
-    def encode(self, flags, data):
-        raise NotImplementedError
-
-    def decode(self, body):
-        raise NotImplementedError
 
     def _peer_error(self, data):
         n = data[0] if len(data) else 0
@@ -91,6 +84,7 @@ class NullMechanism(Mechanism):
 
     def start(self):
         self.out.append(command(b"READY", metadata.encode(self.local_meta)))
+        self.local_meta = None  # sent: not kept for the connection's lifetime
 
     def on_command(self, body):
         name, data = split_command(body)

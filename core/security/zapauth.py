@@ -53,6 +53,7 @@ class ZapServer(Mechanism):
 
     def __init__(self, config, as_server, local_meta, peer_address=b""):
         super().__init__(config, as_server, local_meta or [], peer_address)
+        self.peer_address = peer_address  # ZAP's Address frame
         self.status_code = None
         self.zap_meta = None
         self._zap_id = None

@@ -17,7 +17,8 @@ _EVENT_CLOSED = const(0x80)
 
 class Redialer:
     """The reconnect policy shared by every transport's connecter: RECONNECT_IVL,
-    doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds."""
+    doubled up to RECONNECT_IVL_MAX, reset once a handshake succeeds. A
+    subclass defines dial()."""
 
     failed = 0  # errno of the last dial that failed: logged once per cause
 
@@ -33,9 +34,6 @@ class Redialer:
         # the session that outlives the connections (queue on connect), or None:
         # then each connection gets a session of its own, joining the pattern when ready
         self.session = sock.queue_on_connect(address)
-
-    def dial(self):
-        raise NotImplementedError
 
     def on_connected(self):
         self.ivl = self.sock.options.reconnect_ivl  # handshake done: reset backoff
@@ -85,8 +83,10 @@ class Redialer:
         s = self.session
         if linger == 0 or s is None or s.outq is None or not s.outq.msgs:
             return self.close()
+        from .lingering import Lingering  # loaded only when a close has to wait
+
         self.lingering = True  # its engines are its own until the queue is out
-        item = _Lingering(self)
+        item = Lingering(self)
         self.ctx.lingering.append(item)
         if linger > 0:
             self.ctx.reactor.call_later(linger, item.close)
@@ -121,9 +121,6 @@ class Connecter(Redialer):
         self.fd = -1
         self.ctimer = None  # CONNECT_TIMEOUT of the connect in progress
         self.dial()
-
-    def fileno(self):
-        return self.fd
 
     def dial(self):
         if self.closed:
@@ -182,30 +179,6 @@ class Connecter(Redialer):
             _close(self.stream)
             self.stream = None
         return super().close()
-
-
-class _Lingering:
-    """A closed socket's connecter that still has messages queued for its peer
-    (in Context.lingering: term() waits for it, LINGER bounds it)."""
-
-    def __init__(self, connecter):
-        self.c = connecter
-        self.active = True
-
-    def has_output(self):
-        c = self.c
-        s = c.session
-        if s.outq is not None and s.outq.msgs:
-            return True
-        e = c.engine
-        return e is not None and e.active and e.has_output()
-
-    def close(self, reason=None):
-        if self.active:
-            self.active = False
-            e = self.c.close()
-            if e is not None:
-                e.close(reason)
 
 
 def _close(stream):

@@ -22,9 +22,6 @@ class Listener:
         self.ctx.reactor.add(self)
         sock.monitor_event(C.EVENT_LISTENING, address, self.fd)
 
-    def fileno(self):
-        return self.fd
-
     def on_event(self, readable, writable, error):
         port = self.ctx.port
         sock = self.sock

@@ -10,17 +10,18 @@ connection's (core/zmtp/connection.py).
 """
 from .. import constants as C
 from .._compat import const, ticks_ms
-from ..zmtp.connection import (
-    CAUSE_AUTH,
-    CAUSE_HEARTBEAT,
-    EV_ERROR,
-    EV_READY,
-    EV_SUBSCRIPTION,
-    EV_ZAP_REQUEST,
-    READY,
-    Connection,
-)
+from ..session import _count
+from ..zmtp.connection import Connection
 
+# the connection's numbers (core/zmtp/connection.py; tests/unit/test_engine.py
+# checks they match): private consts take no slot in this module's dict on a device
+_READY = const(2)
+_EV_READY = const(1)
+_EV_SUBSCRIPTION = const(2)
+_EV_ZAP_REQUEST = const(3)
+_EV_ERROR = const(4)
+_CAUSE_AUTH = const(2)
+_CAUSE_HEARTBEAT = const(3)
 _WARNING = const(30)  # logging's level numbers
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 
@@ -32,10 +33,11 @@ class Engine:
     # input the decoder could not take yet (a device's frame pool was out of
     # slots): kept in a buffer of this connection's, fed again when slots free
     held = None
-    held_pos = 0
-    held_end = 0
+    held_end = 0  # (held_pos, where to resume in it, is set with it by _hold: no default)
     dirty = False  # in ctx.dirty, with a batch to write
     reading = True
+    active = True  # registered with the reactor, stream open
+    writev = None  # scatter/gather writes, where the port has them and the stream is a socket
 
     def __init__(self, session, stream, config, origin):
         sock = session.sock
@@ -47,25 +49,21 @@ class Engine:
         self.reactor = ctx.reactor
         self.stream = stream
         self.origin = origin  # the Listener or Connecter that made it (None once orphaned)
-        self.active = True  # registered with the reactor, stream open
         self.fd = stream.fileno()
         self.pobj = stream
-        # scatter/gather writes when the port has them and the stream is a socket
-        self.writev = getattr(self.port, "writev", None) if hasattr(stream, "sendmsg") else None
+        if hasattr(stream, "sendmsg"):  # CPython: never on a device
+            self.writev = getattr(self.port, "writev", None)
         self.conn = Connection(config, ticks_ms(), session, session.peer_address)
         if sock.options.handshake_ivl > 0:
-            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._handshake_expired)
+            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._tick)
         sock.engines.add(self)
         if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
             self.reactor.add(self, write=True)
         self.flush()
 
-    def fileno(self):
-        return self.fd
-
     @property
     def ready(self):
-        return self.conn.state == READY
+        return self.conn.state == _READY
 
     def has_output(self):
         return len(self.conn.pending_output()) > 0
@@ -157,19 +155,19 @@ class Engine:
             if ev is None:
                 return
             kind, value = ev
-            if kind == EV_READY:
+            if kind == _EV_READY:
                 self._ready()
-            elif kind == EV_SUBSCRIPTION:
+            elif kind == _EV_SUBSCRIPTION:
                 self.session.on_subscription(value[0], value[1])
-            elif kind == EV_ZAP_REQUEST:
+            elif kind == _EV_ZAP_REQUEST:
                 self.ctx.zap_request(self, value)
-            elif kind == EV_ERROR:
+            elif kind == _EV_ERROR:
                 cause, reason = value
                 self.flush()  # an ERROR command may be waiting
-                if cause == CAUSE_HEARTBEAT:
+                if cause == _CAUSE_HEARTBEAT:
                     _count(self.sock, "heartbeat_timeouts", 1)
                     self.close(reason, C.EVENT_DISCONNECTED)
-                elif cause == CAUSE_AUTH:
+                elif cause == _CAUSE_AUTH:
                     self.close("authentication failed: %s" % reason, C.EVENT_HANDSHAKE_FAILED_AUTH)
                 else:
                     _count(self.sock, "protocol_errors", 1)
@@ -287,11 +285,6 @@ class Engine:
             self.read()
 
     # -- timers ------------------------------------------------------------
-    def _handshake_expired(self):
-        self.timer = None
-        if self.active and self.conn.state != READY:
-            self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
-
     def _schedule_timer(self):
         d = self.conn.next_deadline()
         if d < 0:
@@ -301,8 +294,12 @@ class Engine:
         self.timer = self.reactor.call_later(max(0, d - ticks_ms()), self._tick)
 
     def _tick(self):
+        """The timer: the handshake deadline until READY, then heartbeats."""
         self.timer = None
         if not self.active:
+            return
+        if self.conn.state < _READY:  # GREETING or HANDSHAKE: the deadline passed
+            self.close("handshake not finished within HANDSHAKE_IVL", C.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
             return
         self.conn.tick(ticks_ms())
         self.flush()
@@ -340,11 +337,6 @@ class Engine:
         self.session.connection_lost(self, event, reason)
         if self.origin is not None:
             self.origin.on_engine_closed(self)
-
-
-def _count(sock, key, n):
-    st = sock.stats
-    st[key] = st.get(key, 0) + n
 
 
 def refuse(ctx, stream, why):

@@ -80,10 +80,9 @@ class ConnectionConfig:
 class Connection:
     # defaults as class attributes: an instance holds only what differs
     mech = None
-    peer_minor = 0
+    peer_minor = 1  # set only for a peer that speaks another minor version (3.0: 0)
     peer_type = b""
     peer_identity = b""
-    peer_meta = None
     next_ping = -1
     ping_sent_at = -1
     peer_ttl = 0  # ms, from the peer's PING
@@ -95,7 +94,7 @@ class Connection:
         self.sink = sink
         self.state = GREETING
         self.tx = bytearray(greeting.build(config.mechanism, config.as_server))
-        self.peer_greeting = greeting.GreetingParser()
+        self.peer_greeting = bytearray(greeting.SIZE + 1)  # the peer's, as greeting.feed fills it
         self.decoder = FrameDecoder(self, config.maxmsgsize)
         if config.copy is not None:  # a device: short frames into pool slots too
             self.decoder.pool = config.pool
@@ -114,11 +113,15 @@ class Connection:
             self.last_rx = now
         try:
             if self.state == GREETING:
-                pos = self.peer_greeting.feed(data, pos, n)
-                if not self.peer_greeting.done:
+                g = self.peer_greeting
+                pos = greeting.feed(g, data, pos, n)
+                if g[greeting.SIZE] < greeting.SIZE:
                     return n
                 self._on_greeting()
-                self.peer_greeting = None  # its 64-byte buffer is not needed any more
+                # neither the parser (a 64-byte buffer) nor the address (the
+                # mechanism has it) is needed any more: del frees their slots for
+                # what READY adds, so a device's instance table stays small
+                del self.peer_greeting, self.peer_address
             if pos < n:
                 return self.decoder.feed(data, pos, n)
         except ProtocolError as e:
@@ -144,11 +147,16 @@ class Connection:
             self._fail(CAUSE_PROTOCOL, e)
 
     def _on_greeting(self):
-        g = self.peer_greeting
+        g = self.peer_greeting  # byte 10 major, 11 minor, 12-31 mechanism (NUL-padded)
         cfg = self.config
-        self.peer_minor = g.minor if g.major == 3 else 1
-        if g.mechanism != cfg.mechanism:
-            raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (g.mechanism, cfg.mechanism))
+        if g[10] == 3 and g[11] != 1:
+            self.peer_minor = g[11]
+        mech = bytes(g[12:32])
+        i = mech.find(b"\x00")
+        if i >= 0:
+            mech = mech[:i]
+        if mech != cfg.mechanism:
+            raise ProtocolError("mechanism mismatch: peer %r, ours %r" % (mech, cfg.mechanism))
         # roles come from our own options: libzmq does not fill in as-server
         # reliably (a CURVE server announces 0), so the byte is not checked
         meta = [(b"Socket-Type", cfg.type_name)]
@@ -244,16 +252,19 @@ class Connection:
         st = meta.get(b"socket-type", b"")
         peers = self.config.peers
         if peers is None or st not in peers:
-            self._send_error(b"Invalid socket type")
+            try:  # ERROR "Invalid socket type" goes out before the close, as libzmq's
+                self.tx += b"\x04\x1a\x05ERROR\x13Invalid socket type"
+            except Exception:
+                pass
             raise ProtocolError(
                 "peer socket type %r cannot talk to %s" % (st, self.config.type_name.decode())
             )
         ident = meta.get(b"identity", b"")
         if len(ident) > 255 or (ident and ident[0] == 0):
             raise ProtocolError("invalid peer identity")
-        self.peer_type = st
-        self.peer_identity = ident
-        self.peer_meta = meta
+        self.peer_type = st  # (the rest of the metadata is mech.peer_meta)
+        if ident:
+            self.peer_identity = ident
         self.state = READY
         if self.config.heartbeat_ivl > 0:
             self.next_ping = 0  # ping at the first tick
@@ -340,13 +351,6 @@ class Connection:
         self.tx += header(FLAG_COMMAND, len(body))
         self.tx += body
 
-    def _send_error(self, reason):
-        try:
-            self.tx += header(FLAG_COMMAND, 7 + len(reason))
-            self.tx += b"\x05ERROR" + bytes((len(reason),)) + reason
-        except Exception:
-            pass
-
     def send_frame(self, data, more):
         """Queue one data frame (more: 1 when more frames of the message follow).
         -> the bytes now pending (len(pending_output()))."""
@@ -421,26 +425,24 @@ class Connection:
                 self.next_ping = now + cfg.heartbeat_ivl
             if self.ping_sent_at >= 0 and ticks_diff(self.last_rx, self.ping_sent_at) >= 0:
                 self.ping_sent_at = -1  # any traffic counts as liveness
-            timeout = self._hb_timeout()
+            timeout = cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
             if self.ping_sent_at >= 0 and ticks_diff(now, self.ping_sent_at) > timeout:
                 self._fail(CAUSE_HEARTBEAT, "heartbeat timeout: no traffic for %d ms" % timeout)
                 return
         if self.peer_ttl > 0 and ticks_diff(now, self.last_rx) > self.peer_ttl:
             self._fail(CAUSE_HEARTBEAT, "peer heartbeat TTL of %d ms expired" % self.peer_ttl)
 
-    def _hb_timeout(self):
-        cfg = self.config
-        return cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
-
     def next_deadline(self):
         """Earliest time tick() has work, or -1."""
         if self.state != READY:
             return -1
         d = -1
-        if self.config.heartbeat_ivl > 0:
+        cfg = self.config
+        if cfg.heartbeat_ivl > 0:
             d = self.next_ping
             if self.ping_sent_at >= 0:
-                t = self.ping_sent_at + self._hb_timeout() + 1
+                timeout = cfg.heartbeat_timeout if cfg.heartbeat_timeout >= 0 else cfg.heartbeat_ivl
+                t = self.ping_sent_at + timeout + 1
                 d = t if d < 0 or t < d else d
         if self.peer_ttl > 0:
             t = self.last_rx + self.peer_ttl + 1

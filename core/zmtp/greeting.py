@@ -21,40 +21,22 @@ def build(mechanism=b"NULL", as_server=False, major=3, minor=1):
     return bytes(g)
 
 
-class GreetingParser:
-    """Accumulates the peer greeting; `done` once all 64 bytes are in."""
-
-    def __init__(self):
-        self.buf = bytearray(SIZE)
-        self.have = 0
-        self.done = False
-        self.major = 0
-        self.minor = 0
-        self.mechanism = b""
-        self.as_server = False
-
-    def feed(self, data, pos, end):
-        """Consume from data[pos:end]; return the new pos. Raises ProtocolError."""
-        buf = self.buf
-        have = self.have
-        while pos < end and have < SIZE:
-            b = data[pos]
-            buf[have] = b
-            if have == 0 and b != 0xFF:
-                raise ProtocolError("ZMTP 1.0 peer refused (no greeting signature)")
-            if have == 9 and not b & 1:
-                raise ProtocolError("ZMTP 1.0 peer refused (bad greeting signature)")
-            if have == 10 and b < 3:
-                raise ProtocolError("ZMTP %s peer refused: only 3.x is spoken" % ("2.0" if b == 1 else "version %d" % b))
-            have += 1
-            pos += 1
-        self.have = have
-        if have == SIZE and not self.done:
-            self.done = True
-            self.major = buf[10]
-            self.minor = buf[11]
-            mech = bytes(buf[12:32])
-            i = mech.find(b"\x00")
-            self.mechanism = mech if i < 0 else mech[:i]
-            self.as_server = buf[32] == 1
-        return pos
+def feed(g, data, pos, end):
+    """Copy the peer's greeting from data[pos:end] into g, a bytearray(SIZE + 1)
+    whose last byte counts the greeting bytes in (a parser object would cost
+    heap on a device, even frozen); return the new pos. Complete when
+    g[SIZE] == SIZE. Raises ProtocolError for a peer older than ZMTP 3.0."""
+    have = g[SIZE]
+    while pos < end and have < SIZE:
+        b = data[pos]
+        g[have] = b
+        if have == 0 and b != 0xFF:
+            raise ProtocolError("ZMTP 1.0 peer refused (no greeting signature)")
+        if have == 9 and not b & 1:
+            raise ProtocolError("ZMTP 1.0 peer refused (bad greeting signature)")
+        if have == 10 and b < 3:
+            raise ProtocolError("ZMTP %s peer refused: only 3.x is spoken" % ("2.0" if b == 1 else "version %d" % b))
+        have += 1
+        pos += 1
+    g[SIZE] = have
+    return pos

@@ -13,6 +13,10 @@ _AF_UNIX = getattr(socket, "AF_UNIX", None)
 
 
 def listen(self, ep, options):
+    # accept joins the class now, while binding: installed on the first
+    # connection instead, it could need a bigger class dict just when the
+    # heap is short, and that connection would wait unaccepted (core/_lazy.py)
+    type(self).accept = accept
     if ep.transport == "ipc":
         return _listen_ipc(self, ep, options)
     host = ep.host or "0.0.0.0"

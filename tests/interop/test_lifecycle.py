@@ -28,7 +28,9 @@ def work(port):
 
 probe = lib.Context()
 s = probe.socket(lib.PULL)
-base_port = s.bind_to_random_port("tcp://127.0.0.1", min_port=20000, max_port=40000)
+# below Linux's ephemeral ports (32768-60999): a connect's source port (this
+# program's or another's) must not take one of the N ports work() binds
+base_port = s.bind_to_random_port("tcp://127.0.0.1", min_port=20000, max_port=32000)
 s.close()
 probe.term()
 del probe, s

@@ -65,16 +65,32 @@ def main():
         s.send(b"end")
     elif kind == "tight":  # PULL that runs out of heap while a peer connects, then recovers
         s = sock(ctx, zmq.PULL, ep, True)
-        filler = []
+        # fill the heap for real: a chain of small lists (a growing list stops
+        # at the first realloc it cannot get, leaving ~18 KB free: room for a
+        # connection), in ever smaller pieces
+        filler = None
         gc.collect()
-        try:
-            while True:
-                filler.append(bytearray(256))
-        except MemoryError:
-            pass
+        for size in (1024, 256, 64):
+            try:
+                while True:
+                    filler = [filler, bytearray(size)]
+            except MemoryError:
+                pass
+        # then give pieces back a few at a time: the peer's connects (libzmq
+        # retries every 100 ms) meet holes where an accept and its refusal fit
+        # and a connection does not, until one fits (where that is depends
+        # on the core: the test wants the refusals on the way)
+        for _ in range(4):
+            filler = filler[0]
         print("FULL")
-        for _ in range(50):  # the peer's connects are accepted and refused
-            ctx.reactor.run_once(20)
+        for _ in range(100):
+            for _ in range(5):
+                ctx.reactor.run_once(20)
+            if s.engines:
+                break
+            for _ in range(4):
+                if filler is not None:
+                    filler = filler[0]
         filler = None
         gc.collect()
         print("FREED")

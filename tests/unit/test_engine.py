@@ -402,3 +402,13 @@ def test_a_big_frame_behind_queued_bytes_keeps_its_place(clock):
     e.on_event(False, True, False)
     assert data_frames(s.sent) == [(0, b"small first"), (2, big)]
     assert session.pending() == 0 and not session.conn.pending_output()
+
+
+def test_the_engines_private_copies_of_the_connection_numbers_match_it():
+    """stream.py keeps the connection's event, cause and state numbers as
+    private consts (no module slot on a device): they must be the connection's."""
+    from edgezmq.zmtp import connection
+
+    for name in ("READY", "EV_READY", "EV_SUBSCRIPTION", "EV_ZAP_REQUEST", "EV_ERROR", "CAUSE_AUTH",
+                 "CAUSE_HEARTBEAT"):
+        assert getattr(stream_mod, "_" + name) == getattr(connection, name), name
