@@ -264,24 +264,6 @@ METHODS = {
 METHODS.update(_OPTIONS)  # setsockopt, getsockopt (pyzmq's Context.sockopts): core/context_options.py
 
 
-def _init_or_shadow(init, base):
-    """Context.__init__ that also takes pyzmq's shadows: Context(ctx),
-    Context(shadow=ctx or ctx.underlying) (core/shadow.py)."""
-
-    def __init__(self, io_threads=None, *args, shadow=None, **kwargs):
-        if shadow is None and isinstance(io_threads, base):
-            shadow, io_threads = io_threads, None
-        if shadow:
-            from .shadow import adopt  # port-ok: CPython only
-
-            adopt(self, shadow, base)
-            return
-        init(self, io_threads, *args, **kwargs)
-
-    __init__.__doc__ = init.__doc__
-    return __init__
-
-
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): a dropped
     Context is destroyed (never looked up on a device, so not a METHOD),
@@ -290,6 +272,5 @@ def install_cpython(cls):
     from . import shadow  # port-ok: CPython only
 
     cls.__del__ = __del__
-    cls.__init__ = _init_or_shadow(cls.__init__, cls)
-    shadow.install(cls)
+    shadow.install(cls)  # Context(ctx), copy.copy(ctx)...
     install_options(cls)

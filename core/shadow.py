@@ -41,12 +41,29 @@ def adopt(self: Any, source: Any, base: type) -> None:
     _SHADOWS[self] = source
 
 
+def wrap_init(init, base: type):
+    """base.__init__ that also makes shadows, as pyzmq's: base(obj) with obj
+    an instance of base, or base(shadow=obj or obj.underlying)."""
+
+    def __init__(self, *args, shadow=None, **kwargs):
+        if shadow is None and args and isinstance(args[0], base):
+            shadow = args[0]
+        if shadow:
+            adopt(self, shadow, base)
+            return
+        init(self, *args, **kwargs)
+
+    __init__.__doc__ = init.__doc__
+    return __init__
+
+
 def is_shadow(self: Any) -> bool:
     return self in _SHADOWS
 
 
 def install(cls: type) -> None:
-    """Socket or Context: underlying, _shadow, _shadow_obj, shadow(), copy."""
+    """Socket or Context: shadows from __init__, underlying, _shadow,
+    _shadow_obj, shadow(), copy."""
 
     def shadow(klass, address):
         """A shadow of a socket/context or of its .underlying (pyzmq's shadow)."""
@@ -56,6 +73,7 @@ def install(cls: type) -> None:
         """Copying makes a shadow, as pyzmq (deepcopy too)."""
         return type(self)(shadow=self)
 
+    cls.__init__ = wrap_init(cls.__init__, cls)
     cls.underlying = property(underlying)
     cls._shadow = property(is_shadow)
     cls._shadow_obj = property(lambda self: _SHADOWS.get(self))

@@ -338,19 +338,10 @@ def recv_into(self, buffer, nbytes=0, flags=0):
     return self._recv_into(view, nbytes, flags)
 
 
-def _init_or_shadow(init, base):
-    """Socket.__init__ that also takes pyzmq's shadows: Socket(sock),
-    Socket(shadow=sock or sock.underlying) (core/shadow.py), and pyzmq's
-    copy_threshold keyword."""
+def _with_copy_threshold(init):
+    """Socket.__init__ taking pyzmq's copy_threshold keyword too."""
 
-    def __init__(self, ctx=None, socket_type=None, *args, shadow=None, copy_threshold=None, **kwargs):
-        if shadow is None and isinstance(ctx, base):
-            shadow, ctx = ctx, None
-        if shadow:
-            from .shadow import adopt  # port-ok: CPython only
-
-            adopt(self, shadow, base)
-            return
+    def __init__(self, ctx, socket_type, *args, copy_threshold=None, **kwargs):
         init(self, ctx, socket_type, *args, **kwargs)
         if copy_threshold is not None:
             self.copy_threshold = copy_threshold
@@ -365,8 +356,8 @@ def install_cpython(cls):
     from . import shadow  # port-ok: CPython only
     from .tracker import COPY_THRESHOLD  # port-ok: CPython only
 
-    cls.__init__ = _init_or_shadow(cls.__init__, cls)
-    shadow.install(cls)
+    cls.__init__ = _with_copy_threshold(cls.__init__)
+    shadow.install(cls)  # Socket(sock), copy.copy(sock)...
     cls.copy_threshold = COPY_THRESHOLD  # pyzmq's: send(copy=False) copies below it
     cls.bind = _with_context(cls.bind, "bind")
     cls.connect = _with_context(cls.connect, "connect")
