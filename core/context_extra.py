@@ -7,6 +7,8 @@ CPython installs them as ordinary Context methods when context.py is
 imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
+import sys
+
 from ._compat import const, ticks_ms
 from .context_options import METHODS as _OPTIONS
 from .context_options import install as install_options
@@ -143,8 +145,8 @@ def _destroy(self, linger, warn_open):
             if warn_open and not s.__dict__.get("_term_closes"):
                 import warnings  # port-ok: CPython only (warn_open: __exit__, __del__)
 
-                warnings.warn("Destroying context with unclosed socket %r" % (s,), ResourceWarning,
-                              stacklevel=3, source=s)
+                warnings.warn("Destroying context with unclosed socket %r" % (s,),
+                              ResourceWarning, stacklevel=3, source=s)  # port-ok: CPython only (warn_open)
             s.close(linger)
     self.term()
 
@@ -206,8 +208,8 @@ def __enter__(self):
 
 def __exit__(self, *exc):
     # as pyzmq 27: destroy(), each socket still open closed with its LINGER and
-    # a ResourceWarning
-    _destroy(self, None, True)
+    # a ResourceWarning (CPython: MicroPython has no warnings to show)
+    _destroy(self, None, sys.implementation.name != "micropython")
 
 
 def __del__(self):
@@ -236,9 +238,9 @@ def _finalize(self):
 
     for s in list(self.sockets):
         if not s.closed and not s.__dict__.get("_term_closes"):
-            warnings.warn("Unclosed socket %r" % (s,), ResourceWarning, stacklevel=2, source=s)
+            warnings.warn("Unclosed socket %r" % (s,), ResourceWarning, stacklevel=2, source=s)  # port-ok: CPython only
             s.close()
-    warnings.warn("Unclosed context %r" % (self,), ResourceWarning, stacklevel=2, source=self)
+    warnings.warn("Unclosed context %r" % (self,), ResourceWarning, stacklevel=2, source=self)  # port-ok: CPython only
     self.destroy()
 
 
