@@ -22,6 +22,7 @@ if sys.implementation.name != "micropython":
     from .poll import Poller, select  # noqa: F401
     from .proxy import device, proxy, proxy_steerable  # noqa: F401
     from .security.keys import curve_keypair, curve_public  # noqa: F401
+    from .tracker import FINISHED as _FINISHED_TRACKER  # noqa: F401  # port-ok: CPython only
     from .tracker import MessageTracker, NotDone  # noqa: F401  # port-ok: CPython only
     from .versions import (  # noqa: F401
         ZMQVersionError,

@@ -87,6 +87,9 @@ class Socket(_Socket):
         if _from_socket is not None:
             # a view of an existing socket: the same state under Future-returning methods
             _setraw(self, "__dict__", _from_socket.__dict__)
+            from .shadow import _SHADOWS
+
+            _SHADOWS[self] = _from_socket  # pyzmq's _shadow, _shadow_obj
         else:
             super().__init__(context, socket_type, **kwargs)
         if self.__dict__.get("_recv_futures") is None:

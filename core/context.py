@@ -9,13 +9,16 @@ import sys
 
 from ._compat import const, ticks_diff, ticks_ms
 from ._lazy import bind_one
-from .errors import ContextTerminated, ZMQError
+from .errors import ZMQError
 from .pool import FramePool
 from .reactor import Reactor
 
 _LINGER_POLL_MS = const(50)  # how often term() looks at lingering connections
 _EINVAL = const(22)
 _EMFILE = const(24)
+_EFAULT = const(14)
+_ENOTSUP = const(95)
+_ETERM = const(156384765)
 
 
 class Context:
@@ -82,8 +85,10 @@ class Context:
     def socket(self, socket_type, socket_class=None, **kwargs):
         """kwargs go to the socket class; the context's socket options
         (ctx.setsockopt, `ctx.linger = 0`) are applied to the new socket."""
+        if self.closed:  # as pyzmq: ENOTSUP after term(), ETERM while it runs (libzmq)
+            raise ZMQError(_EFAULT if getattr(self, "_shadow", False) else _ENOTSUP, "the context is terminated")
         if self.terminated_flag:
-            raise ContextTerminated()
+            raise ZMQError(_ETERM, "the context is terminating")
         from .socket import Socket
 
         cls = socket_class or self._socket_class or Socket
@@ -100,6 +105,8 @@ class Context:
     def forget_socket(self, sock):
         if sock in self.sockets:
             self.sockets.remove(sock)
+            if self.terminated_flag:
+                self.wake_leader()  # term() waits for this in another thread
 
     def log(self, level, msg, *args):
         """A line at logging's level numbers (10 DEBUG, 30 WARNING): the port
@@ -222,16 +229,25 @@ class Context:
                 self.reactor.run_once(wait)
 
     def term(self):
-        """Wait for lingering messages, then release everything."""
+        """libzmq's zmq_ctx_term: calls blocked in other threads raise
+        ContextTerminated at once, and so does every later call on the
+        context's sockets but close(); then term() waits until every socket
+        is closed (by the threads that use them, as pyzmq and libzmq: a
+        socket left open blocks it) and their lingering messages went out
+        (LINGER). Without threads (a port with no waker: MicroPython)
+        nothing else could close them, so term() closes them itself."""
         if self.closed:
             return
         with self.lock:
-            self.terminated_flag = True  # before the sockets close: blocked calls see ETERM
-        for s in list(self.sockets):
-            if not s.closed:
-                s.close()
+            self.terminated_flag = True  # before anything else: blocked calls see ETERM
+            self.wake_leader()
+        if self.waker is None:
+            for s in list(self.sockets):
+                if not s.closed:
+                    s.close()
+        else:
+            self.wait_sockets_closed()  # context_extra.py
         with self.lock:
-            self.wake_waiters()
             self._flush_lingering()
             self.closed = True
         if self.io_thread is not None:

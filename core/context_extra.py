@@ -7,6 +7,8 @@ CPython installs them as ordinary Context methods when context.py is
 imported. MicroPython leaves them out of the class (each method costs heap)
 and Context.__getattr__ installs one the first time it is looked up.
 """
+import sys
+
 from ._compat import const, ticks_ms
 from .context_options import METHODS as _OPTIONS
 from .context_options import install as install_options
@@ -110,12 +112,50 @@ def zap_request(self, engine, frames):
     zap_client(self).request(engine, frames)
 
 
-# -- pyzmq's surface -------------------------------------------------------------
-def destroy(self, linger=None):
+# -- termination ---------------------------------------------------------------
+def wait_sockets_closed(self):
+    """term()'s wait where threads exist: until every socket is closed, by
+    the threads that use them (libzmq's zmq_ctx_term; their blocked calls
+    were woken with ETERM). Sockets the context made for itself (a ZAP
+    handler of edgezmq.security.zap.serve, which has no thread to close
+    it) are closed here once the program's are."""
+    with self.lock:
+        while True:
+            for s in self.sockets:
+                if not s.closed and not s.__dict__.get("_term_closes"):
+                    break
+            else:
+                break
+            self.wait(-1)  # a close() in another thread wakes it (forget_socket)
     for s in list(self.sockets):
         if not s.closed:
+            s.close()
+
+
+def _destroy(self, linger, warn_open):
+    """destroy(), and what `with` and a dropped Context do (they warn about
+    each socket still open: ResourceWarning, as pyzmq)."""
+    if self.closed:
+        return
+    with self.lock:
+        self.terminated_flag = True  # calls blocked in other threads get ETERM, not ENOTSOCK
+        self.wake_leader()
+    for s in list(self.sockets):
+        if not s.closed:
+            if warn_open and not s.__dict__.get("_term_closes"):
+                import warnings  # port-ok: CPython only (warn_open: __exit__, __del__)
+
+                warnings.warn("Destroying context with unclosed socket %r" % (s,),
+                              ResourceWarning, stacklevel=3, source=s)  # port-ok: CPython only (warn_open)
             s.close(linger)
     self.term()
+
+
+# -- pyzmq's surface -------------------------------------------------------------
+def destroy(self, linger=None):
+    """Close every socket still open (with `linger` when given, else its
+    LINGER), then term(). As in pyzmq, not for sockets other threads use."""
+    _destroy(self, linger, False)
 
 
 # zmq_ctx_get/set (libzmq's numbers): IO_THREADS=1 MAX_SOCKETS=2 SOCKET_LIMIT=3
@@ -167,7 +207,9 @@ def __enter__(self):
 
 
 def __exit__(self, *exc):
-    self.destroy()  # as pyzmq: sockets still open are closed (with their LINGER)
+    # as pyzmq 27: destroy(), each socket still open closed with its LINGER and
+    # a ResourceWarning (CPython: MicroPython has no warnings to show)
+    _destroy(self, None, sys.implementation.name != "micropython")
 
 
 def __del__(self):
@@ -175,17 +217,31 @@ def __del__(self):
     does, so its I/O thread ends and its sockets and fds close (CPython only;
     the I/O thread holds it weakly). On its own I/O thread, which may hold
     the lock, the work moves to a short-lived thread."""
-    if self.__dict__.get("closed", True):
-        return
+    if self.__dict__.get("closed", True) or self._shadow:
+        return  # a shadow (core/shadow.py) owns nothing
     try:
         import threading  # port-ok: CPython only (installed there)
 
         if self.io_thread is threading.current_thread():
-            threading.Thread(target=self.destroy, name="edgezmq-del", daemon=True).start()
+            threading.Thread(target=_finalize, args=(self,), name="edgezmq-del", daemon=True).start()
         else:
-            self.destroy()
+            _finalize(self)
     except Exception:  # noqa: BLE001 - a finalizer must not raise (e.g. at interpreter exit)
         pass
+
+
+def _finalize(self):
+    """__del__'s work, with pyzmq's ResourceWarnings: each socket left open
+    ("Unclosed socket", pyzmq's Socket.__del__: here the sockets go with their
+    context), then the context."""
+    import warnings  # port-ok: CPython only
+
+    for s in list(self.sockets):
+        if not s.closed and not s.__dict__.get("_term_closes"):
+            warnings.warn("Unclosed socket %r" % (s,), ResourceWarning, stacklevel=2, source=s)  # port-ok: CPython only
+            s.close()
+    warnings.warn("Unclosed context %r" % (self,), ResourceWarning, stacklevel=2, source=self)  # port-ok: CPython only
+    self.destroy()
 
 
 METHODS = {
@@ -198,6 +254,7 @@ METHODS = {
     "_timer_added": _timer_added,
     "waker_fd": waker_fd,
     "zap_request": zap_request,
+    "wait_sockets_closed": wait_sockets_closed,
     "destroy": destroy,
     "set": ctx_set,
     "get": ctx_get,
@@ -211,7 +268,11 @@ METHODS.update(_OPTIONS)  # setsockopt, getsockopt (pyzmq's Context.sockopts): c
 
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): a dropped
-    Context is destroyed (never looked up on a device, so not a METHOD), and
-    core/context_options.py's attributes, repr, dir and instance()."""
+    Context is destroyed (never looked up on a device, so not a METHOD),
+    shadows and copies (core/shadow.py), and core/context_options.py's
+    attributes, repr, dir and instance()."""
+    from . import shadow  # port-ok: CPython only
+
     cls.__del__ = __del__
+    shadow.install(cls)  # Context(ctx), copy.copy(ctx)...
     install_options(cls)

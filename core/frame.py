@@ -12,7 +12,7 @@ class Frame(bytes):
     zmq_msg_gets does.
     """
 
-    tracker = None  # zmq.MessageTracker when sent with track=True (edgezmq copies: done at once)
+    tracker = None  # Frame(data, track=True): a MessageTracker, done when the frame is gone (core/tracker.py)
 
     def __new__(cls, data=b"", track=False, copy=None, copy_threshold=None, more=False, pipe=None):
         if isinstance(data, (int, str)):  # bytes(5) would be five zeros; pyzmq refuses both
@@ -22,6 +22,10 @@ class Frame(bytes):
         f = bytes.__new__(cls, data)
         f.more = bool(more)
         f._pipe = pipe
+        if track:  # done when this frame and its copies are gone (edgezmq copies what it sends)
+            from .tracker import track_frame  # port-ok: CPython only (MicroPython has no tracker)
+
+            f.tracker = track_frame(f, copy, copy_threshold)
         return f
 
     @property

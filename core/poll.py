@@ -1,6 +1,7 @@
 """Poller and select() over edgezmq sockets and plain file descriptors."""
 from . import constants as C
 from ._compat import ticks_diff, ticks_ms
+from .errors import ContextTerminated
 
 
 class _FdWatch:
@@ -87,10 +88,13 @@ class Poller:
             if hasattr(s, "ctx"):
                 ctx = s.ctx
                 break
+        of_sockets = ctx is not None
         if ctx is None:
             from .context import Context
 
             ctx = Context.instance()
+        elif ctx.terminated_flag:
+            raise ContextTerminated()  # as zmq_poll: its sockets' context is terminating
         with ctx.lock:
             fds = []
             leads = {}  # fd -> the watch registered for it (one fd may be listed twice)
@@ -122,6 +126,8 @@ class Poller:
                         if wait <= 0:
                             return self._ready(fds)
                     ctx.wait(wait)
+                    if ctx.terminated_flag and of_sockets:
+                        raise ContextTerminated()  # term() in another thread
                     ready = self._ready(fds)
                     if ready:
                         return ready

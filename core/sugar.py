@@ -184,6 +184,12 @@ def disconnect(self, addr):
     if isinstance(addr, bytes):
         addr = addr.decode()
     with self.ctx.lock:
+        if addr.startswith("inproc://"):
+            from .transports import inproc
+
+            if not inproc.disconnect(self, addr[9:]):
+                raise ZMQError(C.ENOENT, "not connected to %s" % addr)
+            return
         c = self.connecters.pop(addr, None)
         if c is None:
             raise ZMQError(C.ENOENT, "not connected to %s" % addr)
@@ -202,13 +208,13 @@ def check_attribute(self, name):
 
 
 def tracker_for(self, data, track):
-    """send(copy=False)'s MessageTracker, as pyzmq (done at once: sends copy);
-    None on MicroPython, which has no threading.Event."""
+    """send(copy=False)'s MessageTracker, as pyzmq (core/tracker.py); None on
+    MicroPython, which has no threading.Event."""
     if _MICROPY:
         return None
     from .tracker import sent_tracker  # port-ok: CPython only
 
-    return sent_tracker(data, track)
+    return sent_tracker(data, track, self.copy_threshold)
 
 
 def fileno(self):
@@ -298,15 +304,10 @@ class SocketContext:
     def __exit__(self, *exc):
         if self.socket.closed:
             return
-        try:
-            if self.kind == "bind":
-                self.socket.unbind(self.addr)
-            else:
-                self.socket.disconnect(self.addr)
-        except ZMQError as e:
-            # an inproc connect has no disconnect here yet: the pipe stays until close
-            if not (e.errno == C.ENOENT and self.addr.startswith("inproc://")):
-                raise
+        if self.kind == "bind":
+            self.socket.unbind(self.addr)
+        else:
+            self.socket.disconnect(self.addr)
 
 
 def _with_context(fn, kind):
@@ -337,17 +338,32 @@ def recv_into(self, buffer, nbytes=0, flags=0):
     return self._recv_into(view, nbytes, flags)
 
 
+def _with_copy_threshold(init):
+    """Socket.__init__ taking pyzmq's copy_threshold keyword too."""
+
+    def __init__(self, ctx, socket_type, *args, copy_threshold=None, **kwargs):
+        init(self, ctx, socket_type, *args, **kwargs)
+        if copy_threshold is not None:
+            self.copy_threshold = copy_threshold
+
+    __init__.__doc__ = init.__doc__
+    return __init__
+
+
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): pyzmq's
-    SocketContext from bind/connect, properties, repr and dir."""
+    SocketContext from bind/connect, shadows and copies, properties, repr and dir."""
+    from . import shadow  # port-ok: CPython only
+    from .tracker import COPY_THRESHOLD  # port-ok: CPython only
+
+    cls.__init__ = _with_copy_threshold(cls.__init__)
+    shadow.install(cls)  # Socket(sock), copy.copy(sock)...
+    cls.copy_threshold = COPY_THRESHOLD  # pyzmq's: send(copy=False) copies below it
     cls.bind = _with_context(cls.bind, "bind")
     cls.connect = _with_context(cls.connect, "connect")
     cls._recv_into = cls.recv_into
     cls.recv_into = recv_into
     # pyzmq's Socket.type (MicroPython answers sock.type through the TYPE option)
     cls.type = property(lambda self: self.socket_type)
-    # pyzmq's handle on the libzmq socket; here the socket's state, which an
-    # edgezmq.asyncio.Socket(sock) view shares
-    cls.underlying = property(lambda self: id(self.__dict__))
     cls.__repr__ = _repr
     cls.__dir__ = _dir

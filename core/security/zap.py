@@ -196,6 +196,7 @@ class ZapHandler:
         self.ctx = ctx
         self.sock = ctx.socket(C.ROUTER)
         object.__setattr__(self.sock, "pattern", _HandlerPattern(self.sock, handler))
+        object.__setattr__(self.sock, "_term_closes", True)  # the context's own: term() need not wait for it
         self.sock.linger = 0
         self.sock.bind("inproc://" + ENDPOINT)
 

@@ -20,6 +20,9 @@ def parse(rest, binding):
 
 
 class InprocPipe(Pipe):
+    name = None  # the connecting end: the name it connected to (disconnect)
+    detached = False  # disconnected before the bind: only delivers what it queued
+
     def __init__(self, sock):
         super().__init__(sock)
         self.active = False  # until the pattern takes it
@@ -105,6 +108,7 @@ def connect(sock, ep, addr):
     ctx = sock.ctx
     binder = ctx.inproc.get(ep.path)
     pipe = InprocPipe(sock)
+    pipe.name = ep.path
     if binder is not None:
         _join(pipe, binder)
     else:
@@ -127,7 +131,7 @@ def _join(a, binder):
         a.close()
         return
     b.active = True
-    if not a.active:  # IMMEDIATE=1 or a type that does not queue: attach now
+    if not a.active and not a.detached:  # IMMEDIATE=1 or a type that does not queue: attach now
         if not a.sock.pattern.attach(a):
             b.close()
             return
@@ -138,9 +142,33 @@ def _join(a, binder):
         while q.count:
             buf, n, more = q.pop()
             b.on_frame(more, buf, n)
+    if a.detached:
+        b.close()  # the binder reads what was queued, then the pipe is gone
 
 
 def unbind(sock, name):
     ctx = sock.ctx
     if ctx.inproc.get(name) is sock:
         del ctx.inproc[name]
+
+
+def disconnect(sock, name):
+    """Undo sock's connects to inproc://name (libzmq: its pipes end; what the
+    peer has received stays readable there). -> False when there were none."""
+    found = False
+    pending = sock.ctx.inproc_pending.get(name)
+    if pending:
+        for p in [p for p in pending if p.sock is sock and not p.detached]:
+            found = True
+            p.close()
+            if p.outq is not None and p.outq.msgs:
+                p.detached = True  # as libzmq: a later binder still gets what it queued
+            else:
+                pending.remove(p)
+        if not pending:
+            del sock.ctx.inproc_pending[name]
+    for p in list(sock.pattern.pipes):
+        if p.active and getattr(p, "name", None) == name and p.sock is sock:
+            p.close()
+            found = True
+    return found

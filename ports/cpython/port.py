@@ -129,7 +129,7 @@ def _flush_at_exit() -> None:
     for ctx in list(_contexts):
         try:
             if not ctx.closed:
-                ctx.term()
+                ctx.destroy()  # term() would wait for sockets left open
         except Exception as e:  # noqa: BLE001 - exit must go on
             log.debug("at exit: %s", e)
 

@@ -117,5 +117,6 @@ def test_closed_socket_enotsock_and_terminated_context():
         s.recv()
     assert e.value.errno == zmq.ENOTSOCK
     ctx.term()
-    with pytest.raises(zmq.ContextTerminated):
+    with pytest.raises(zmq.ZMQError) as e:
         ctx.socket(zmq.PULL)
+    assert e.value.errno == zmq.ENOTSUP  # as pyzmq (ETERM only while term() runs)

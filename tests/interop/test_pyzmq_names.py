@@ -308,8 +308,8 @@ def test_context_with_block_destroys(recwarn):
 
 def test_term_wakes_a_blocked_recv_with_eterm():
     """term() from the main thread: a recv blocked in another thread raises
-    ContextTerminated, and so does the next call there; closing is fine.
-    (edgezmq's term closes the socket instead of waiting: docs/api.md.)"""
+    ContextTerminated, and so does the next call there; term() returns once
+    that thread has closed its socket (test_dropin_lifecycle.py has more)."""
     import threading
 
     def snippet(lib):

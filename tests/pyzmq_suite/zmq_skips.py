@@ -7,8 +7,6 @@ SKIPS = {
     "test_message.py::TestFrame::test_above_30": "zero-copy refcounts of libzmq's gc thread (zmq.utils.garbage): edgezmq copies",
     "test_message.py::TestFrame::test_lifecycle1": "zero-copy refcounts of libzmq's gc thread (zmq.utils.garbage): edgezmq copies",
     "test_message.py::TestFrame::test_lifecycle2": "zero-copy refcounts of libzmq's gc thread (zmq.utils.garbage): edgezmq copies",
-    "test_socket.py::TestSocket::test_shadow": "Socket.shadow(address) wraps a libzmq socket pointer",
-    "test_context.py::TestContext::test_shadow": "Context.shadow(address) wraps a libzmq context pointer",
 }
 
 

@@ -37,4 +37,5 @@ for sequence in range(1, int(sys.argv[2]) + 1):
         client.connect(SERVER_ENDPOINT)
         poll.register(client, zmq.POLLIN)
         client.send(request)
+client.close()  # term() waits for open sockets (pyzmq hangs without this)
 context.term()
