@@ -126,10 +126,36 @@ def wait_sockets_closed(self):
                     break
             else:
                 break
-            self.wait(-1)  # a close() in another thread wakes it (forget_socket)
+            if not _other_threads():
+                # no thread is left that could close them: a socket the program
+                # dropped unclosed (pyzmq closes those when they are collected;
+                # here the context's connections keep them alive), or one it
+                # forgot. Waiting would never end: close them, and say so.
+                _warn_open(self, "closed by term(): no other thread could close it")
+                break
+            self.wait(100)  # a close() in another thread wakes it (forget_socket)
     for s in list(self.sockets):
         if not s.closed:
             s.close()
+
+
+def _other_threads():
+    """-> True while a thread other than this one and the I/O threads runs."""
+    import threading  # port-ok: CPython only (a port with a waker has threads)
+
+    me = threading.current_thread()
+    for t in threading.enumerate():
+        if t is not me and t.name != "edgezmq-io" and t.is_alive():
+            return True
+    return False
+
+
+def _warn_open(self, why):
+    import warnings  # port-ok: CPython only
+
+    for s in self.sockets:
+        if not s.closed and not s.__dict__.get("_term_closes"):
+            warnings.warn("Unclosed socket %r: %s" % (s, why), ResourceWarning, stacklevel=4)
 
 
 def _destroy(self, linger, warn_open):

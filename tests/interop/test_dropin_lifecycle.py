@@ -57,6 +57,33 @@ def eventually(pred, within=5.0):
 
 
 # -- term() --------------------------------------------------------------------------------
+DROPPED = """
+import sys, warnings
+warnings.simplefilter("ignore")
+zmq = __import__(sys.argv[1])
+ctx = zmq.Context(io_threads=int(sys.argv[2]))
+def work():
+    s = ctx.socket(zmq.PUSH)
+    s.connect("tcp://127.0.0.1:9")
+work()  # the socket is dropped, never closed
+ctx.term()
+print("TERM-RETURNED")
+"""
+
+
+@pytest.mark.parametrize("lib,io", [("zmq", 1), ("edgezmq", 1), ("edgezmq", 0)])
+def test_term_returns_in_a_program_that_dropped_a_socket(lib, io):
+    """pyzmq closes a dropped socket when it is collected, so term() returns;
+    edgezmq's connections keep the socket alive, and with no other thread
+    left to close it term() closes it (with a ResourceWarning) rather than
+    wait for ever."""
+    import subprocess
+    import sys
+
+    r = subprocess.run([sys.executable, "-c", DROPPED, lib, str(io)], capture_output=True, text=True, timeout=60)
+    assert "TERM-RETURNED" in r.stdout, r.stdout + r.stderr
+
+
 def test_term_waits_until_every_socket_is_closed():
     """pyzmq's test_term_noclose, and what a socket does meanwhile: every
     call but close() raises ContextTerminated, a new socket ETERM; once the
