@@ -155,7 +155,7 @@ def _warn_open(self, why):
 
     for s in self.sockets:
         if not s.closed and not s.__dict__.get("_term_closes"):
-            warnings.warn("Unclosed socket %r: %s" % (s, why), ResourceWarning, stacklevel=4)
+            warnings.warn("Unclosed socket %r: %s" % (s, why), ResourceWarning, stacklevel=4)  # port-ok: CPython only
 
 
 def _destroy(self, linger, warn_open):

@@ -26,11 +26,27 @@ def session_on_data_run(self, flags, bodies, sizes):
     """Session.on_data_run: queued in one call where the pattern only queues
     frames (plain_in); else each frame as on_data would take it."""
     sock = self.sock
-    if self.conflate or not sock.pattern.plain_in or sock.closed:
+    pattern = sock.pattern
+    if self.conflate or sock.closed or not (pattern.plain_in or pattern.run_passes(self, flags)):
         for i in range(len(bodies)):
             self.on_data(bodies[i], sizes[i], flags[i] & 1)
         return
     self.inq.push_run(flags, bodies, sizes)
+
+
+def pattern_run_passes(self, pipe, flags):
+    """Pattern.run_passes: may a run of frames be queued as is? (no, by default)"""
+    return False
+
+
+def sub_run_passes(self, pipe, flags):
+    """Sub.run_passes: yes while the SUB takes every topic and is not in the
+    middle of skipping a message (on_pipe_frame's state follows the run)."""
+    if b"" not in self.topics.counts or getattr(pipe, "_skip", False) and getattr(pipe, "_cont", False):
+        return False
+    pipe._cont = flags[-1] & 1
+    pipe._skip = False
+    return True
 
 
 def queue_push_run(self, flags, bodies, sizes):
@@ -67,10 +83,14 @@ def queue_push_run(self, flags, bodies, sizes):
 
 
 def install():
+    from .patterns.base import Pattern
+    from .patterns.pubsub import Sub
     from .pool import FrameQueue
     from .session import Session
     from .zmtp.connection import Connection
 
+    Pattern.run_passes = pattern_run_passes
+    Sub.run_passes = sub_run_passes
     Connection.on_data_run = connection_on_data_run
     Session.on_data_run = session_on_data_run
     FrameQueue.push_run = queue_push_run

@@ -206,6 +206,7 @@ class XPub(Pub):
 
 class Sub(Pattern):
     plain_in = False  # on_pipe_frame: filters
+    fq_fast = True  # recv_frame is fq_recv: the socket's recv fast path applies
 
     def __init__(self, sock):
         super().__init__(sock)
@@ -252,13 +253,13 @@ class Sub(Pattern):
 
 
 class XSub(Sub):
+    plain_in = True  # everything the publisher sends is queued (no filter)
+    on_pipe_frame = Pattern.on_pipe_frame
+
     def __init__(self, sock):
         super().__init__(sock)
         self.out_more = False
         self.out_targets = None
-
-    def on_pipe_frame(self, pipe, more, buf, n):
-        pipe.inq.push(buf, n, more)
 
     def send_frame(self, data, more):
         if not self.out_more and len(data) > 0 and data[0] in (0, 1) and not more:
