@@ -56,8 +56,14 @@ class FrameQueue:
     Only whole messages are visible to readers (`msgs`): the frames of a
     message still arriving are held back, and dropped if the peer dies.
     pop() returns one reused [buf, n, more] list (no tuple per frame):
-    unpack it before the next pop.
+    unpack it before the next pop. A queue with a first whole message
+    appends its owner (pipe) to `ready`, its pattern's ready list, once
+    (`listed` until the pattern takes it off).
     """
+
+    ready = None
+    owner = None
+    listed = False
 
     def __init__(self, cap=8):
         self.bufs = [None] * cap
@@ -90,6 +96,9 @@ class FrameQueue:
             self.more[i] = 0
             self.partial = 0
             self.msgs += 1
+            if not self.listed and self.ready is not None:
+                self.listed = True
+                self.ready.append(self.owner)
 
     def _grow(self):
         """Twice the room, the frames moved to the front."""

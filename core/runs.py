@@ -80,6 +80,9 @@ def queue_push_run(self, flags, bodies, sizes):
     self.count += k
     self.msgs = msgs
     self.partial = partial
+    if msgs and not self.listed and self.ready is not None:
+        self.listed = True
+        self.ready.append(self.owner)
 
 
 def install():

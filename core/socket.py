@@ -251,13 +251,14 @@ class Socket:
 
     # -- sending --------------------------------------------------------------
     def send(self, data, flags=0, copy=True, track=False, routing_id=None, group=None):
-        out = self.pattern.fast_out
+        pat = self.pattern
+        out = pat.fast_out
         if out is not None and not flags and type(data) is bytes and not self.sending_more:
             # the fast path: a one-frame message to the only peer of a
             # load-balancing socket (PUSH, DEALER) that has its connection
             ctx = self.ctx
             with ctx.mutex:
-                if out is self.pattern.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
+                if out is pat.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
                     self.stats["sent"] += 1
                     if ctx.io_thread is None:
                         now = ticks_ms()  # cooperative: batches go out, I/O progresses, once per ms
@@ -358,17 +359,18 @@ class Socket:
             return got
 
     def recv(self, flags=0, copy=True, track=False):
-        inp = self.pattern.fast_in
+        pat = self.pattern
+        inp = pat.fast_in
         if inp is not None and not flags and copy and not self.rcvmore:
             # the fast path: a message already queued by the only peer of a
-            # fair-queueing socket (PULL, DEALER), no multipart under way
+            # fair-queueing socket (PULL, DEALER, SUB), no multipart under way
             ctx = self.ctx
             with ctx.mutex:
                 q = inp.inq
-                if q.msgs and inp is self.pattern.fast_in and not self.closed and not ctx.terminated_flag:
+                if q.msgs and inp is pat.fast_in and not self.closed and not ctx.terminated_flag:
                     buf, n, more = q.pop()
                     if more:
-                        self.pattern.fq_current = inp  # the rest comes from the same peer
+                        pat.fq_current = inp  # the rest comes from the same peer
                         _setraw(self, "rcvmore", 1)
                     else:
                         self.stats["received"] += 1

@@ -14,10 +14,15 @@ class Pattern:
     fast_in = None  # the only pipe, when fq_fast and it is a stream session (Socket.recv)
     plain_in = True  # on_pipe_frame only queues the frame (a session then queues it itself)
 
+    prune_wanted = False  # a detached pipe stayed for its unread messages (_prune)
+
     def __init__(self, sock):
         self.sock = sock
         self.pipes = []
-        self.fq_next = 0
+        # the pipes that have a whole message, in the order they got one (their
+        # queues append themselves: FrameQueue.push): fair queueing takes the
+        # first and sends it to the back, without looking at idle pipes
+        self.ready = []
         self.fq_current = None
         self.lb_next = 0
         self.lb_current = None
@@ -26,8 +31,18 @@ class Pattern:
     # -- pipes ---------------------------------------------------------------
     def attach(self, pipe):
         self.pipes.append(pipe)
+        self.track(pipe)
         self.pipes_changed()
         return True
+
+    def track(self, pipe):
+        """Join the pipe's queue to the ready list (every attach calls it)."""
+        q = pipe.inq
+        q.owner = pipe
+        q.ready = self.ready
+        if q.msgs > 0 and not q.listed:
+            q.listed = True
+            self.ready.append(pipe)
 
     def pipes_changed(self):
         """Keep fast_out right: the socket's send fast path writes to it directly."""
@@ -47,7 +62,8 @@ class Pattern:
             st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
         if pipe.inq.msgs == 0 and pipe in self.pipes:
             self.pipes.remove(pipe)
-        # a pipe with whole messages left stays until they are read
+        elif pipe in self.pipes:
+            self.prune_wanted = True  # a pipe with whole messages left stays until they are read
         self.pipes_changed()
 
 
@@ -62,26 +78,38 @@ class Pattern:
         pass
 
     # -- fair queue ----------------------------------------------------------
+    def fq_peek(self):
+        """The pipe fair queueing takes the next message from, or None (the
+        ready list's first pipe that still has one; stale entries leave)."""
+        ready = self.ready
+        while ready:
+            p = ready[0]
+            if p.inq.msgs > 0:
+                return p
+            ready.pop(0)
+            p.inq.listed = False
+        return None
+
     def fq_recv(self):
         p = self.fq_current
         if p is None:
-            pipes = self.pipes
-            count = len(pipes)
-            for k in range(count):
-                i = (self.fq_next + k) % count
-                q = pipes[i]
-                if q.inq.msgs > 0:
-                    p = q
-                    self.fq_next = i + 1
-                    break
-            else:
-                self._prune()
+            p = self.fq_peek()
+            if p is None:
+                if self.prune_wanted:
+                    self._prune()
                 return None
         got = p.inq.pop()
         if got[2]:
             self.fq_current = p
         else:
             self.fq_current = None
+            ready = self.ready
+            if ready and ready[0] is p:  # its turn is over: to the back, or out
+                ready.pop(0)
+                if p.inq.msgs > 0:
+                    ready.append(p)
+                else:
+                    p.inq.listed = False
             if p.active:
                 p.consumed()
             elif p.inq.msgs == 0 and p in self.pipes:
@@ -93,7 +121,7 @@ class Pattern:
     def fq_has(self):
         if self.fq_current is not None:
             return True
-        for p in self.pipes:
+        for p in self.ready:
             if p.inq.msgs > 0:
                 return True
         return False
@@ -101,14 +129,18 @@ class Pattern:
     def _prune(self):
         """Forget detached pipes whose messages were all read (in place: a
         device must not need memory to give memory back)."""
+        self.prune_wanted = False
         pipes = self.pipes
         i = len(pipes)
         while i:
             i -= 1
             p = pipes[i]
-            if not p.active and p.inq.msgs == 0:
-                pipes.pop(i)
-                self.pipes_changed()
+            if not p.active:
+                if p.inq.msgs == 0:
+                    pipes.pop(i)
+                    self.pipes_changed()
+                else:
+                    self.prune_wanted = True
 
     # -- load balance --------------------------------------------------------
     def lb_send(self, data, more):

@@ -89,6 +89,7 @@ class Pub(Pattern):
     def attach(self, pipe):
         pipe.subs = Topics()
         self.pipes.append(pipe)
+        self.track(pipe)
         return True
 
     def detach(self, pipe):
@@ -215,6 +216,7 @@ class Sub(Pattern):
 
     def attach(self, pipe):
         self.pipes.append(pipe)
+        self.track(pipe)
         self.pipe_ready(pipe)
         return True
 

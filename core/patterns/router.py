@@ -27,6 +27,7 @@ class Router(Pattern):
         pipe.identity = ident
         self.by_id[ident] = pipe
         self.pipes.append(pipe)
+        self.track(pipe)
         return True
 
     def detach(self, pipe):
@@ -42,22 +43,18 @@ class Router(Pattern):
 
     def recv_frame(self):
         if self.fq_current is None and not self.prefix_done:
-            if not self.fq_has():
+            # the pipe the next message comes from (fq_recv takes the same): its id first
+            p = self.fq_peek()
+            if p is None:
+                if self.prune_wanted:
+                    self._prune()
                 return None
-            # peek which pipe the next message comes from; send its id first
-            pipes = self.pipes
-            count = len(pipes)
-            for k in range(count):
-                i = (self.fq_next + k) % count
-                if pipes[i].inq.msgs > 0:
-                    self.fq_next = i
-                    self.prefix_done = True
-                    self.last_pipe = pipes[i]  # the message's connection (Frame metadata)
-                    got = self.got
-                    got[0] = ident = pipes[i].identity
-                    got[1] = len(ident)
-                    return got
-            return None
+            self.prefix_done = True
+            self.last_pipe = p  # the message's connection (Frame metadata)
+            got = self.got
+            got[0] = ident = p.identity
+            got[1] = len(ident)
+            return got
         self.prefix_done = False
         return self.fq_recv()
 
