@@ -217,6 +217,7 @@ class Sub(Pattern):
     def attach(self, pipe):
         self.pipes.append(pipe)
         self.track(pipe)
+        self.pipes_changed()
         self.pipe_ready(pipe)
         return True
 

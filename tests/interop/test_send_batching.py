@@ -118,3 +118,25 @@ def test_pub_fan_out_reaches_every_subscriber_in_order(ez, peer):
         assert [s.recv()[0] for _ in range(500)] == [b"%04d" % i for i in range(500)]
         s.close()
     pub.close()
+
+
+def test_sub_takes_the_recv_fast_path_and_filters(ez, peer):
+    rp = peer.socket("PUB")
+    ep = rp.bind("tcp://127.0.0.1:*")
+    sub = sock(ez, zmq.SUB)
+    sub.subscribe(b"a")
+    sub.connect(ep)
+    wait_connected(sub)
+    assert sub.pattern.fast_in is not None  # the only peer: recv pops its queue directly
+    for _ in range(100):  # the subscription reaches libzmq a little later
+        rp.send([b"a-probe"])
+        if sub.poll(20):
+            break
+    while sub.poll(50):
+        sub.recv()
+    for i in range(200):
+        rp.send([b"%s%03d" % (b"ab"[i % 2:i % 2 + 1], i)])
+    got = [sub.recv() for _ in range(100)]
+    assert got == [b"a%03d" % i for i in range(0, 200, 2)]  # the "b" topics were filtered out
+    sub.close()
+    rp.close()
