@@ -83,6 +83,16 @@ class EpollPoller:
             self._ep.close()
 
 
+class _Condition(threading.Condition):
+    """notify_all() costs nothing when no thread waits: the context calls it
+    after every reactor turn and every read, mostly with nobody waiting
+    (threading.Condition's own goes through several Python calls first)."""
+
+    def notify_all(self) -> None:
+        if self._waiters:  # type: ignore[attr-defined]  # CPython's Condition keeps its waiters here
+            threading.Condition.notify_all(self)
+
+
 class Waker:
     """A socketpair that interrupts a blocked poll() from another thread."""
 
@@ -161,7 +171,7 @@ class CPythonPort:
         p.close()
 
     def condition(self) -> threading.Condition:
-        return threading.Condition(threading.Lock())
+        return _Condition(threading.Lock())
 
     def waker(self) -> Waker:
         return Waker()
