@@ -11,6 +11,14 @@ import os
 from nacl import bindings as _b
 from nacl.exceptions import CryptoError as _CryptoError
 
+try:  # libsodium through pynacl's own cffi module: the per-message boxes skip
+    # pynacl's Python wrapper (its checks and copies cost as much as the box)
+    from nacl._sodium import ffi as _ffi
+    from nacl._sodium import lib as _lib
+except ImportError:  # a pynacl without it: the wrapper
+    _lib = None
+_MAC = 16  # crypto_box_MACBYTES
+
 
 def _bytes(x):
     # pynacl's cffi layer takes bytes only, not memoryview/bytearray
@@ -49,12 +57,26 @@ class PyNaclCrypto:
             raise ValueError("cannot derive shared key: %s" % e) from None
 
     def box_afternm(self, msg, nonce, k):
+        if _lib is not None and len(nonce) == 24 and len(k) == 32:
+            n = len(msg)
+            c = _ffi.new("unsigned char[]", n + _MAC)
+            if _lib.crypto_box_easy_afternm(c, _ffi.from_buffer(msg), n, _bytes(nonce), _bytes(k)) != 0:
+                raise ValueError("box failed")
+            return _ffi.buffer(c, n + _MAC)[:]
         try:
             return _b.crypto_box_easy_afternm(_bytes(msg), _bytes(nonce), _bytes(k))
         except _CryptoError as e:
             raise ValueError(str(e)) from None
 
     def open_afternm(self, box, nonce, k):
+        if _lib is not None and len(nonce) == 24 and len(k) == 32:
+            n = len(box) - _MAC
+            if n < 0:
+                raise ValueError("message forged or corrupt")
+            m = _ffi.new("unsigned char[]", n or 1)
+            if _lib.crypto_box_open_easy_afternm(m, _ffi.from_buffer(box), n + _MAC, _bytes(nonce), _bytes(k)) != 0:
+                raise ValueError("message forged or corrupt")
+            return _ffi.buffer(m, n)[:]
         try:
             return _b.crypto_box_open_easy_afternm(_bytes(box), _bytes(nonce), _bytes(k))
         except _CryptoError:
