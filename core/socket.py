@@ -364,10 +364,11 @@ class Socket:
         if inp is not None and not flags and copy and not self.rcvmore:
             # the fast path: a message already queued by the only peer of a
             # fair-queueing socket (PULL, DEALER, SUB), no multipart under way
+            q = inp.inq
             ctx = self.ctx
             with ctx.mutex:
-                q = inp.inq
-                if q.msgs and inp is pat.fast_in and not self.closed and not ctx.terminated_flag:
+                # (a pipe detached meanwhile still holds this socket's messages)
+                if q.msgs and not self.closed and not ctx.terminated_flag:
                     buf, n, more = q.pop()
                     if more:
                         pat.fq_current = inp  # the rest comes from the same peer
