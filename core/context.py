@@ -137,8 +137,12 @@ class Context:
         while stalled and self.pool.nfree:
             e = stalled.pop(0)
             fed = True
-            if e.active and e._feed_held():
-                e.pause_reading(False)
+            try:  # as in the reactor's dispatch: what raises closes that connection only
+                if e.active and e._feed_held():
+                    e.pause_reading(False)
+            except Exception as x:
+                if not self.reactor.fault(e, x):
+                    raise
         return fed
 
     def flush_dirty(self):

@@ -5,29 +5,42 @@ until they can return, so the same loop drives a microcontroller, a
 CPython program, or CPython's optional I/O thread (see context.py).
 Handlers are objects with `pobj` (what the port's poller polls: a stream,
 an fd) and `on_event(readable, writable, error)`.
+
+A callback that raises (a MemoryError on a device out of heap, or a bug)
+must not stop the loop that serves every other connection: the handler, or
+the timer's owner, gets `on_fault(exc)` and closes what it must (an engine
+closes its connection); the loop goes on. Nothing on that path allocates,
+and neither does a turn's timer bookkeeping: a device out of memory keeps
+running its timers and serving the connections that need no new memory.
 """
 from ._compat import ticks_diff, ticks_ms
 
 
 class Timer:
-    __slots__ = ("due", "cb", "live")
+    __slots__ = ("due", "cb", "live", "owner")
 
-    def __init__(self, due, cb):
+    def __init__(self, due, cb, owner=None):
         self.due = due
         self.cb = cb
         self.live = True
+        self.owner = owner  # what on_fault closes when cb raises (None: nothing)
 
     def cancel(self):
         self.live = False
 
 
 class Reactor:
+    closed = False
+    on_timer_added = None  # (Context sets it where a thread may be blocked in poll)
+
     def __init__(self, port):
         self.port = port
         self.poller = port.poller()
         self.timers = []
-        self.closed = False
-        self.on_timer_added = None
+        # owners whose retry() found no heap (a connecter's redial timer): they
+        # retry on the next turns. An empty list has room for four on
+        # MicroPython: appending them allocates nothing
+        self.deferred = []
 
     # -- registration ------------------------------------------------------
     def add(self, handler, write=False):
@@ -43,8 +56,9 @@ class Reactor:
         self.poller.unregister(handler)
 
     # -- timers ------------------------------------------------------------
-    def call_later(self, ms, cb):
-        t = Timer(ticks_ms() + ms, cb)
+    def call_later(self, ms, cb, owner=None):
+        """cb() in ms milliseconds; owner.on_fault(exc) if it raises."""
+        t = Timer(ticks_ms() + ms, cb, owner)
         self.timers.append(t)
         if self.on_timer_added is not None:
             self.on_timer_added()
@@ -70,27 +84,64 @@ class Reactor:
             if best < 0 or d < best:
                 best = d
         if dead:
-            self.timers = [t for t in timers if t.live]
+            k = 0  # drop cancelled and fired timers, in place (no new list)
+            for t in timers:
+                if t.live:
+                    timers[k] = t
+                    k += 1
+            while len(timers) > k:
+                try:
+                    timers.pop()
+                except MemoryError:
+                    pass  # MicroPython, heap locked: the list could not shrink; the item is gone
         return best
 
     def _run_timers(self):
+        """Fire the timers due now, in the order they were set; a timer set
+        (or re-armed) by a callback waits for the next turn, a timer cancelled
+        by an earlier callback of this turn does not fire."""
         timers = self.timers
-        if not timers:
+        n = len(timers)
+        if not n:
             return
         now = ticks_ms()
-        due = None  # built only when a timer is due (and no comprehension:
-        for t in timers:  # one capturing `now` would allocate a cell per call)
+        fired = False
+        i = 0
+        while i < n and i < len(timers):  # (by index: no iterator, no list of the due ones)
+            t = timers[i]
+            i += 1
             if t.live and ticks_diff(t.due, now) <= 0:
-                if due is None:
-                    due = []
-                due.append(t)
-        if due is None:
-            return
-        for t in due:
-            t.live = False
-        self.timers = [t for t in timers if t.live]
-        for t in due:
-            t.cb()
+                t.live = False
+                fired = True
+                try:
+                    t.cb()
+                except Exception as e:
+                    if not self.fault(t.owner, e):
+                        raise
+        if fired:
+            k = 0  # drop cancelled and fired timers, in place (no new list)
+            for t in timers:
+                if t.live:
+                    timers[k] = t
+                    k += 1
+            while len(timers) > k:
+                try:
+                    timers.pop()
+                except MemoryError:
+                    pass  # MicroPython, heap locked: the list could not shrink; the item is gone
+
+    # -- faults ------------------------------------------------------------------
+    def fault(self, owner, exc):
+        """A callback raised exc: owner.on_fault(exc) closes what it belongs
+        to. -> False when nobody can (no owner, and not a MemoryError): the
+        caller re-raises. Allocates nothing for a MemoryError."""
+        if owner is None or not hasattr(owner, "on_fault"):  # (hasattr: no bound method made)
+            return isinstance(exc, MemoryError)  # a lost callback, but the loop goes on
+        try:
+            owner.on_fault(exc)
+        except MemoryError:
+            pass  # closing needed memory after all: what is closed stays closed
+        return True
 
     # -- one turn ------------------------------------------------------------
     def run_once(self, timeout_ms, unlock=None, relock=None):
@@ -114,6 +165,16 @@ class Reactor:
             n += 1
             handler, r, w, e = ev
             if handler.active:
-                handler.on_event(r, w, e)
+                try:  # one guard per event, none per message
+                    handler.on_event(r, w, e)
+                except Exception as x:
+                    if not self.fault(handler, x):
+                        raise
         self._run_timers()
+        d = self.deferred
+        if d:
+            k = len(d)
+            while k:
+                k -= 1
+                d.pop(0).retry()  # defers itself again while memory is short
         return n

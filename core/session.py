@@ -79,13 +79,21 @@ class Session(Pipe):
         self.persistent = persistent  # outlives its connections (a connecter's, IMMEDIATE=0)
         if self.conflate:
             self.fast_ok = False
-        self._reset_counts()
-
-    def _reset_counts(self):
         # where the messages queued on the connection end, as byte offsets of
         # its output since it became ready (written + what is pending); the
         # ones before `head` are written (no list shifting per message)
         self.ends = []
+        self._reset_counts()
+
+    def _reset_counts(self):
+        """Forget the last connection's counts, in place: a connection that
+        ends on a device out of heap must not need any memory."""
+        ends = self.ends
+        while ends:
+            try:
+                ends.pop()
+            except MemoryError:
+                pass  # MicroPython, heap locked: the list could not shrink; the item is gone
         self.head = 0
         self.written = 0
 

@@ -67,6 +67,7 @@ class Socket:
         r(self, "stats", {
             "sent": 0, "received": 0, "dropped_linger": 0, "dropped_disconnect": 0, "connects": 0,
             "disconnects": 0, "handshake_failures": 0, "protocol_errors": 0, "heartbeat_timeouts": 0,
+            "out_of_memory": 0,
         })
 
     # -- attribute-style options (sock.linger = 0) --------------------------
@@ -306,7 +307,8 @@ class Socket:
                     return None if copy else self.tracker_for(data, track)
 
     def _sent(self, more):
-        _setraw(self, "sending_more", bool(more))
+        if more or self.sending_more:  # (only when it changes: the first set takes heap, and the frame is queued)
+            _setraw(self, "sending_more", bool(more))
         if not more:
             self.stats["sent"] += 1
 
@@ -353,7 +355,8 @@ class Socket:
                         self._check_open()
                         got = pattern.recv_frame()
             more = got[2]
-            _setraw(self, "rcvmore", 1 if more else 0)
+            if more or self.rcvmore:  # (only when it changes: the first set takes heap, and the frame is popped)
+                _setraw(self, "rcvmore", 1 if more else 0)
             if not more:
                 self.stats["received"] += 1
             return got

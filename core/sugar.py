@@ -93,7 +93,7 @@ def get_stats(self):
     """A snapshot of the delivery counters: sent/received (whole messages),
     dropped_hwm (PUB at SNDHWM, ROUTER unroutable or at SNDHWM),
     dropped_linger, dropped_disconnect, connects, disconnects,
-    handshake_failures, protocol_errors, heartbeat_timeouts."""
+    handshake_failures, protocol_errors, heartbeat_timeouts, out_of_memory."""
     with self.ctx.lock:
         st = dict(self.stats)
         st["dropped_hwm"] = self.pattern.dropped

@@ -61,9 +61,15 @@ class Pattern:
             st = self.sock.stats
             st["dropped_disconnect"] = st.get("dropped_disconnect", 0) + 1
         if pipe.inq.msgs == 0 and pipe in self.pipes:
-            self.pipes.remove(pipe)
+            try:
+                self.pipes.remove(pipe)
+            except MemoryError:
+                pass  # MicroPython, heap locked: the list could not shrink; the pipe is gone
         elif pipe in self.pipes:
-            self.prune_wanted = True  # a pipe with whole messages left stays until they are read
+            try:
+                self.prune_wanted = True  # a pipe with whole messages left stays until they are read
+            except MemoryError:
+                pass  # (its first set takes heap: fq_recv still drops the pipe after its last message)
         self.pipes_changed()
 
 
@@ -98,6 +104,7 @@ class Pattern:
                 if self.prune_wanted:
                     self._prune()
                 return None
+        self.last_pipe = p  # (before the pop: its first set takes heap, which may be gone)
         got = p.inq.pop()
         if got[2]:
             self.fq_current = p
@@ -115,7 +122,6 @@ class Pattern:
             elif p.inq.msgs == 0 and p in self.pipes:
                 self.pipes.remove(p)
                 self.pipes_changed()
-        self.last_pipe = p
         return got
 
     def fq_has(self):
@@ -137,7 +143,10 @@ class Pattern:
             p = pipes[i]
             if not p.active:
                 if p.inq.msgs == 0:
-                    pipes.pop(i)
+                    try:
+                        pipes.pop(i)
+                    except MemoryError:
+                        pass  # MicroPython, heap locked: the list could not shrink; the pipe is gone
                     self.pipes_changed()
                 else:
                     self.prune_wanted = True

@@ -5,7 +5,7 @@ what the socket sends while the peer is away waits for the next connection
 (queue on connect, IMMEDIATE=0)."""
 from .._compat import const
 from ..endpoint import format_endpoint
-from .stream import Engine, refuse
+from .stream import Engine, _count, refuse
 
 # monitor events (libzmq's numbers, core/constants.py)
 _EVENT_CONNECTED = const(0x1)
@@ -56,7 +56,12 @@ class Redialer:
         if imax > ivl:
             self.ivl = min(self.ivl * 2, imax)
         self.sock.monitor_event(_EVENT_CONNECT_RETRIED, self.address, delay)
-        self.timer = self.ctx.reactor.call_later(delay, self._redial)
+        try:
+            self.timer = self.ctx.reactor.call_later(delay, self._redial, self)
+        except MemoryError:  # no heap for a timer: retry() again on the next turns
+            d = self.ctx.reactor.deferred
+            if self not in d:
+                d.append(self)
 
     def _redial(self):
         self.timer = None
@@ -70,7 +75,7 @@ class Redialer:
             session = self.session or self.sock.new_session(self.address)
             self.engine = Engine(session, stream, config, self)
         except MemoryError:
-            refuse(self.ctx, stream, "no memory for the connection to %s" % self.address)
+            refuse(self.sock, stream, "the connection to", self.address)
             self.retry()
             return None
         return self.engine
@@ -139,13 +144,15 @@ class Connecter(Redialer):
                 self.ctx.log(_DEBUG, "connect to %s failed: %s", self.address, e)
             self.retry()
             return
+        # (a MemoryError goes up: from a redial timer to the reactor, whose
+        # guard calls on_fault, which drops this attempt and dials again)
         self.fd = self.stream.fileno()
         self.pobj = self.stream
         self.active = True
         self.ctx.reactor.add(self, write=True)
         self.sock.monitor_event(_EVENT_CONNECT_DELAYED, self.address, 0)
         if o.connect_timeout > 0 and self.ep.transport == "tcp":  # as libzmq's tcp_connecter
-            self.ctimer = self.ctx.reactor.call_later(o.connect_timeout, self._timed_out)
+            self.ctimer = self.ctx.reactor.call_later(o.connect_timeout, self._timed_out, self)
 
     def _timed_out(self):
         """CONNECT_TIMEOUT: this attempt is given up, as a failed one."""
@@ -168,6 +175,26 @@ class Connecter(Redialer):
             self.retry()
             return
         self.start_engine(stream, self.fd)
+
+    def on_fault(self, exc):
+        """A callback of this connecter raised (core/reactor.py): a dial that
+        found no heap (counted), or a bug (logged). The attempt is dropped and
+        the peer dialled again later."""
+        if isinstance(exc, MemoryError):
+            _count(self.sock, "out_of_memory", 1)
+        else:
+            self.ctx.log(30, "connect to %s: internal error: %r", self.address, exc)  # WARNING
+        if self.active:
+            self.active = False
+            try:
+                self.ctx.reactor.remove(self)
+            except (KeyError, ValueError, OSError):
+                pass
+            stream, self.stream = self.stream, None
+            if stream is not None:
+                _close(stream)
+        if self.engine is None:
+            self.retry()
 
     def close(self):
         if self.active and self.stream is not None:

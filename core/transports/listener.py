@@ -3,7 +3,7 @@ with a session of its own. Loaded on the first bind: a client's heap holds
 none of it."""
 from .. import constants as C
 from .._compat import const
-from .stream import Engine, refuse
+from .stream import Engine, _count, refuse
 
 _ACCEPTS = const(64)  # connections accepted per readiness event
 
@@ -33,8 +33,11 @@ class Listener:
                 self.ctx.log(30, "accept on %s failed: %s", self.address, e)  # WARNING
                 return
             except MemoryError:
-                # the port could not even take the connection: the peer waits in
-                # the backlog; try again on the next readiness event
+                # the port could not take the connection (MicroPython's accept()
+                # may have taken it from the kernel before it failed to make
+                # the socket object: that peer's handshake times out, and it
+                # dials again); try again on the next readiness event
+                _count(sock, "out_of_memory", 1)
                 return
             if got is None:
                 return
@@ -44,7 +47,15 @@ class Listener:
                 Engine(sock.new_session(peer), stream, sock.connection_config(), None)
             except MemoryError:
                 # a device out of heap refuses this peer and keeps serving the others
-                refuse(self.ctx, stream, "no memory for a connection from %s" % peer)
+                refuse(sock, stream, "a connection from", peer)
+
+    def on_fault(self, exc):
+        """A callback raised (core/reactor.py): counted (or logged: a bug); the
+        listener keeps listening."""
+        if isinstance(exc, MemoryError):
+            _count(self.sock, "out_of_memory", 1)
+        else:
+            self.ctx.log(30, "accept on %s: internal error: %r", self.address, exc)  # WARNING
 
     def close(self):
         if not self.active:

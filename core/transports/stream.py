@@ -23,6 +23,10 @@ _EV_ERROR = const(4)
 _CAUSE_AUTH = const(2)
 _CAUSE_HEARTBEAT = const(3)
 _WARNING = const(30)  # logging's level numbers
+# monitor events a close out of memory needs: constants.py would look a name
+# up (and allocate) the first time it is used
+_EVENT_DISCONNECTED = const(0x200)
+_EVENT_HANDSHAKE_FAILED_NO_DETAIL = const(0x800)
 _MAX_READS = const(16)  # reads per readiness event, so one busy peer cannot starve others
 
 
@@ -49,16 +53,30 @@ class Engine:
         self.reactor = ctx.reactor
         self.stream = stream
         self.origin = origin  # the Listener or Connecter that made it (None once orphaned)
+        # set here, not left to the class: close() sets it, and a device out
+        # of heap must be able to close (its first set could need heap)
+        self.active = True
         self.fd = stream.fileno()
         self.pobj = stream
         if hasattr(stream, "sendmsg"):  # CPython: never on a device
             self.writev = getattr(self.port, "writev", None)
         self.conn = Connection(config, ticks_ms(), session, session.peer_address)
-        if sock.options.handshake_ivl > 0:
-            self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._tick)
-        sock.engines.add(self)
-        if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
-            self.reactor.add(self, write=True)
+        try:
+            if sock.options.handshake_ivl > 0:
+                self.timer = self.reactor.call_later(sock.options.handshake_ivl, self._tick, self)
+            sock.engines.add(self)
+            if not getattr(stream, "virtual", False):  # serial channels: the driver signals readiness
+                self.reactor.add(self, write=True)
+        except MemoryError:  # half made: nothing of it may stay behind (the caller closes the stream)
+            self.active = False
+            if self.timer is not None:
+                self.timer.cancel()
+            sock.engines.discard(self)
+            try:
+                self.reactor.remove(self)
+            except (KeyError, ValueError, OSError):
+                pass
+            raise
         self.flush()
 
     @property
@@ -291,7 +309,8 @@ class Engine:
             return
         if self.timer is not None:
             self.timer.cancel()
-        self.timer = self.reactor.call_later(max(0, d - ticks_ms()), self._tick)
+            self.timer = None
+        self.timer = self.reactor.call_later(max(0, d - ticks_ms()), self._tick, self)
 
     def _tick(self):
         """The timer: the handshake deadline until READY, then heartbeats."""
@@ -309,12 +328,31 @@ class Engine:
             self._schedule_timer()
 
     # -- teardown ----------------------------------------------------------
+    def on_fault(self, exc):
+        """A reactor callback of this connection raised (core/reactor.py): a
+        MemoryError (a device out of heap) or a bug. Only this connection
+        closes, counted; nothing here allocates for a MemoryError."""
+        oom = isinstance(exc, MemoryError)
+        if oom:
+            _count(self.sock, "out_of_memory", 1)
+        else:
+            self.ctx.log(_WARNING, "%s: internal error, closing the connection: %r", self.session.peer_address, exc)
+        ready = self.session.engine is self
+        self.close("out of memory" if oom else "internal error",
+                   _EVENT_DISCONNECTED if ready else _EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
     def close(self, reason=None, event=C.EVENT_DISCONNECTED):
+        """Close the connection. Needs no memory (a device out of heap closes
+        connections to get some back): the log line is skipped when it cannot
+        be made."""
         if not self.active:
             return
         self.active = False
         if reason:
-            self.ctx.log(10, "%s: closing connection: %s", self.session.peer_address, reason)  # DEBUG
+            try:
+                self.ctx.log(10, "%s: closing connection: %s", self.session.peer_address, reason)  # DEBUG
+            except MemoryError:
+                pass
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
@@ -322,8 +360,12 @@ class Engine:
             self.dirty = False
             if self in self.ctx.dirty:
                 self.ctx.dirty.remove(self)
-        if self in self.ctx.pool.stalled:
-            self.ctx.pool.stalled.remove(self)
+        stalled = self.ctx.pool.stalled
+        if self in stalled:
+            try:
+                stalled.remove(self)
+            except MemoryError:
+                pass  # MicroPython, heap locked: the list could not shrink; self is gone all the same
         try:
             self.reactor.remove(self)
         except (KeyError, ValueError, OSError):
@@ -334,18 +376,22 @@ class Engine:
             pass
         self.conn.close()
         self.sock.engines.discard(self)
-        self.session.connection_lost(self, event, reason)
-        if self.origin is not None:
-            self.origin.on_engine_closed(self)
+        try:
+            self.session.connection_lost(self, event, reason)
+        finally:  # the connecter redials even when the session could not finish (heap locked)
+            if self.origin is not None:
+                self.origin.on_engine_closed(self)
 
 
-def refuse(ctx, stream, why):
-    """Close a stream we could not afford an engine for, and say so if we can."""
+def refuse(sock, stream, what, peer):
+    """Close a stream we could not afford an engine for (counted in
+    out_of_memory), and say so if that is affordable."""
     try:
         stream.close()
     except OSError:
         pass
+    _count(sock, "out_of_memory", 1)
     try:
-        ctx.log(_WARNING, "%s: refused", why)
+        sock.ctx.log(_WARNING, "no memory for %s %s: refused", what, peer)
     except MemoryError:
         pass

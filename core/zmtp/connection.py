@@ -353,18 +353,26 @@ class Connection:
 
     def send_frame(self, data, more):
         """Queue one data frame (more: 1 when more frames of the message follow).
-        -> the bytes now pending (len(pending_output()))."""
-        if self.mech.wraps:
-            self._send(data, more & FLAG_MORE)
-            return len(self.tx)
+        -> the bytes now pending (len(pending_output())). A MemoryError leaves
+        the output as it was: a header queued without its body would corrupt
+        every frame after it (a device out of heap raises it to the sender and
+        keeps the connection)."""
         tx = self.tx
-        n = len(data)
-        if n < 256:  # the header byte by byte: no bytes object per frame
-            tx.append(more & FLAG_MORE)
-            tx.append(n)
-        else:
-            tx += header(more & FLAG_MORE, n)
-        tx += data
+        k = len(tx)
+        try:
+            if self.mech.wraps:
+                self._send(data, more & FLAG_MORE)
+                return len(tx)
+            n = len(data)
+            if n < 256:  # the header byte by byte: no bytes object per frame
+                tx.append(more & FLAG_MORE)
+                tx.append(n)
+            else:
+                tx += header(more & FLAG_MORE, n)
+            tx += data
+        except MemoryError:
+            tx[k:] = b""  # (a bytearray slice assignment allocates nothing)
+            raise
         return len(tx)
 
     def _send(self, data, flags):

@@ -43,7 +43,22 @@ class Poller:
     def register(self, h, read=True, write=False):
         o = h.pobj
         self.by_obj[o] = [h, 0, 0, 0]
-        self.p.register(o, (_POLLIN if read else 0) | (_POLLOUT if write else 0))
+        mask = (_POLLIN if read else 0) | (_POLLOUT if write else 0)
+        try:
+            self.p.register(o, mask)
+        except MemoryError:
+            # select.poll may have left a half-made entry that its next poll
+            # would dereference: a second try completes it, else it is dropped
+            try:
+                self.p.register(o, mask)
+            except MemoryError:
+                del self.by_obj[o]
+                # the unix port's select.poll keeps a pollfd array beside its map
+                # (POSIX optimisations): there, unregistering that entry would
+                # dereference NULL too; on boards it is how the entry is dropped
+                if __import__("sys").platform not in ("linux", "darwin"):
+                    self.p.unregister(o)
+                raise
 
     def modify(self, h, read=True, write=False):
         o = h.pobj
@@ -77,14 +92,20 @@ class Poller:
                 continue
             e = ev & _POLLERR
             if e:
-                errs.append(o)
-            slot[1] = ev & _POLLIN
-            slot[2] = ev & _POLLOUT
-            slot[3] = e
+                try:
+                    errs.append(o)
+                except MemoryError:
+                    continue  # (out of heap: seen again by the next poll, as the rest)
             if k < len(out):
                 out[k] = slot
             else:
-                out.append(slot)
+                try:
+                    out.append(slot)  # (grows to the most events one poll ever had)
+                except MemoryError:
+                    break
+            slot[1] = ev & _POLLIN
+            slot[2] = ev & _POLLOUT
+            slot[3] = e
             k += 1
         if k < len(out):
             out[k] = None

@@ -95,6 +95,7 @@ def main():
         gc.collect()
         print("FREED")
         print("GOT %r" % (s.recv_multipart(),))
+        print("OOM %d" % s.stats["out_of_memory"])  # connections not accepted or refused
     elif kind == "pull":
         s = sock(ctx, zmq.PULL, ep, bind)
         handshake(s, "PULL")

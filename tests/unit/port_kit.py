@@ -79,7 +79,7 @@ class Clock:
 class FakeStream:
     def __init__(self, fd=40, reads=None, sends=None):
         self.fd = fd
-        self.reads = list(reads or [])  # bytes | AGAIN | b"" | an OSError; empty: AGAIN
+        self.reads = list(reads or [])  # bytes | AGAIN | b"" | an exception to raise; empty: AGAIN
         self.sends = list(sends or [])  # int (at most that many taken) | AGAIN | an OSError; empty: all
         self.sent = bytearray()
         self.closed = 0
@@ -94,7 +94,7 @@ class FakeStream:
         if item is AGAIN:
             self.reads.pop(0)
             raise BlockingIOError()
-        if isinstance(item, OSError):
+        if isinstance(item, BaseException):  # an OSError, or a MemoryError (a device out of heap)
             self.reads.pop(0)
             raise item
         n = min(len(buf), len(item))
