@@ -83,6 +83,11 @@ class FrameQueue:
             self._grow()
             bufs = self.bufs
             cap = len(bufs)
+        if not more and not self.listed and self.ready is not None:
+            # listed before it is stored: out of heap, nothing is (a whole
+            # message queued but not on the ready list would never be read)
+            self.ready.append(self.owner)
+            self.listed = True
         i = self.head + c
         if i >= cap:
             i -= cap
@@ -96,9 +101,6 @@ class FrameQueue:
             self.more[i] = 0
             self.partial = 0
             self.msgs += 1
-            if not self.listed and self.ready is not None:
-                self.listed = True
-                self.ready.append(self.owner)
 
     def _grow(self):
         """Twice the room, the frames moved to the front."""

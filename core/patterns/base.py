@@ -40,6 +40,7 @@ class Pattern:
         q = pipe.inq
         q.owner = pipe
         q.ready = self.ready
+        q.listed = q.listed  # its own attribute from now on: FrameQueue.push sets it, maybe out of heap
         if q.msgs > 0 and not q.listed:
             q.listed = True
             self.ready.append(pipe)

@@ -13,11 +13,12 @@ MP = micropython_binary()
 DEVICE = os.path.join(ROOT, "tests", "micropython", "mp_device.py")
 # The heap the scenarios are run with on the 64-bit PyPI port, where every
 # module's bytecode is loaded into the heap (memory goals are judged on the
-# 32-bit builds: test_builds32.py). The tightest scenario is the PUSH over ipc,
-# whose 3000-byte frame needs one free block that size: it passed at 160K but
-# not 156K before the out-of-memory guards (issue 11 item 4: ~2 KB of bytecode
-# here, ~0.3 KB of heap on a frozen build), and needs 164K with them; 168K
-# keeps a small margin (benchmarks/mp_bench.py prints the smallest heaps).
+# 32-bit builds: test_builds32.py). The tightest scenarios are the PUSHes that
+# send a 3000-byte frame, which needs one free block that size: the binding
+# PUSH passed at 160K, not 156K, before the out-of-memory guards (issue 11
+# item 4: ~2 KB more bytecode here, 0.16 KB of heap on a frozen build) and
+# needs 164K with them; 168K keeps a small margin (benchmarks/mp_bench.py
+# prints the smallest heaps).
 HEAP = os.environ.get("EDGEZMQ_MP_HEAP", "168K")
 TIMEOUT = PROCESS_TIMEOUT
 

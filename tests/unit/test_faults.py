@@ -210,3 +210,25 @@ def test_held_input_that_finds_no_heap_when_fed_again_closes_that_connection(clo
     srv.ctx.pool.give(buf)
     assert srv.ctx.resume_stalled() is True
     assert not a.active and b.active and srv.sock.stats["out_of_memory"] == 1
+
+
+def test_a_whole_message_the_ready_list_cannot_take_is_not_queued():
+    """FrameQueue.push lists the pipe before it stores the message's last
+    frame: out of heap, nothing of that frame is stored (a whole message
+    queued but not on the pattern's ready list would never be read)."""
+    from edgezmq.pool import FrameQueue
+
+    class NoRoom(list):
+        def append(self, x):
+            raise MemoryError()
+
+    q = FrameQueue()
+    q.owner = "pipe"
+    q.ready = NoRoom()
+    q.push(b"a", 1, 1)  # a frame with more: nothing to list yet
+    with pytest.raises(MemoryError):
+        q.push(b"b", 1, 0)
+    assert q.count == 1 and q.msgs == 0 and not q.listed
+    q.ready = []
+    q.push(b"b", 1, 0)
+    assert q.count == 2 and q.msgs == 1 and q.listed and q.ready == ["pipe"]
