@@ -8,8 +8,10 @@ the real unix port running the .mpy bundle, against libzmq (pyzmq) peers:
   live after the handshake and mem_peak, both above the interpreter's
   baseline before `import edgezmq`, and the smallest -X heapsize that passes;
 - the steady state: bytes allocated per message (benchmarks/mp_alloc.py);
-- PUSH throughput, 64 B messages to a pyzmq PULL, from the MicroPython
-  device, from edgezmq on CPython and from pyzmq, in interleaved rounds.
+- PUSH throughput, 64 B messages to a pyzmq PULL, and the REQ round trip to
+  a pyzmq REP, from the MicroPython device (the 64-bit unix port, and the
+  frozen 32-bit build when `make firmware` made it), from edgezmq on CPython
+  and from pyzmq, in interleaved rounds.
 On the 64-bit unix port the .mpy bytecode itself is loaded into the heap; a
 board with the package frozen into flash keeps it out (docs/micropython.md).
 """
@@ -41,6 +43,29 @@ s.close(); c.term()
 def micropython():
     cand = os.path.join(os.path.dirname(sys.executable), "micropython")
     return cand if os.path.exists(cand) else "micropython"
+
+
+def frozen32():
+    """The 32-bit unix build with edgezmq frozen (tools/mpbuild.py), or None."""
+    cand = os.path.join(ROOT, "build", "mp", "unix32f", "micropython")
+    return cand if os.path.exists(cand) else None
+
+
+def mp_env(bundle):
+    # frozen modules first (a frozen build finds edgezmq there), then the bundle
+    return dict(os.environ, MICROPYPATH=".frozen:" + bundle)
+
+
+CPYTHON_REQ = """
+import sys, time, edgezmq as zmq
+c = zmq.Context(); s = c.socket(zmq.REQ); s.connect(sys.argv[1])
+n = int(sys.argv[2]); m = bytes(int(sys.argv[3])); ts = []
+for i in range(n + n // 10):
+    t = time.perf_counter(); s.send(m); s.recv()
+    if i >= n // 10: ts.append(time.perf_counter() - t)
+ts.sort(); print("RT_US", int(ts[len(ts) // 2] * 1e6))
+s.close(); c.term()
+"""
 
 
 def build_bundle(out):
@@ -172,6 +197,9 @@ def throughput(bundle, count, size, rounds):
         "edgezmq-cpython": lambda ep: [sys.executable, "-c", CPYTHON_PUSH, ep, str(count), str(size)],
         "pyzmq": lambda ep: [sys.executable, "-c", CPYTHON_PUSH.replace("edgezmq as zmq", "zmq"), ep, str(count), str(size)],
     }
+    if frozen32():
+        senders["micropython-32f"] = lambda ep: [frozen32(), "-X", "heapsize=256K", "-m", "mp_worker", "push", ep,
+                                                 str(count), str(size)]
     rates = {k: [] for k in senders}
     ctx = zmq.Context()
     for rnd in range(rounds):
@@ -181,7 +209,7 @@ def throughput(bundle, count, size, rounds):
             pull.linger = 0
             pull.rcvtimeo = 30000
             ep = "tcp://127.0.0.1:%d" % pull.bind_to_random_port("tcp://127.0.0.1")
-            p = subprocess.Popen(senders[name](ep), env=dict(os.environ, MICROPYPATH=bundle),
+            p = subprocess.Popen(senders[name](ep), env=mp_env(bundle),
                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             pull.recv()
             t0 = time.perf_counter()
@@ -192,6 +220,49 @@ def throughput(bundle, count, size, rounds):
             pull.close()
     ctx.term()
     return {k: dict(median=statistics.median(v), min=min(v), max=max(v)) for k, v in rates.items()}
+
+
+def roundtrip(bundle, count, size, rounds):
+    """Median REQ round trip (us) to a pyzmq REP served by a thread here."""
+    import zmq
+
+    clients = {
+        "micropython": [micropython(), "-X", "heapsize=256K", "-m", "mp_worker", "req"],
+        "edgezmq-cpython": [sys.executable, "-c", CPYTHON_REQ],
+        "pyzmq": [sys.executable, "-c", CPYTHON_REQ.replace("edgezmq as zmq", "zmq")],
+    }
+    if frozen32():
+        clients["micropython-32f"] = [frozen32(), "-X", "heapsize=256K", "-m", "mp_worker", "req"]
+    out = {k: [] for k in clients}
+    ctx = zmq.Context()
+    for rnd in range(rounds):
+        order = list(clients) if rnd % 2 == 0 else list(reversed(list(clients)))
+        for name in order:
+            rep = ctx.socket(zmq.REP)
+            rep.linger = 0
+            rep.rcvtimeo = 200
+            ep = "tcp://127.0.0.1:%d" % rep.bind_to_random_port("tcp://127.0.0.1")
+            stop = threading.Event()
+
+            def serve(rep=rep, stop=stop):
+                while not stop.is_set():
+                    try:
+                        rep.send(rep.recv())
+                    except zmq.Again:
+                        pass
+                rep.close()
+
+            t = threading.Thread(target=serve, daemon=True)
+            t.start()
+            r = subprocess.run(clients[name] + [ep, str(count), str(size)], env=mp_env(bundle),
+                               capture_output=True, text=True, timeout=120)
+            stop.set()
+            t.join(10)
+            for ln in r.stdout.splitlines():
+                if ln.startswith("RT_US "):
+                    out[name].append(int(ln.split()[1]))
+    ctx.term()
+    return {k: dict(median=statistics.median(v), min=min(v), max=max(v)) for k, v in out.items() if v}
 
 
 def main(argv=None):
@@ -206,6 +277,7 @@ def main(argv=None):
         mem = memory(bundle, not a.no_min_heap)
         steady = steady_state(bundle) or steady_state(bundle)  # once more if the device did not get to measure
         tput = throughput(bundle, a.count, 64, a.rounds)
+        rtt = roundtrip(bundle, max(100, a.count // 20), 64, a.rounds)
     print("MicroPython unix port, one socket with one connection to libzmq, handshake included")
     print("(KB above the interpreter's baseline before `import edgezmq`; .mpy bytecode counted, see docs)")
     print("%-7s %10s %12s %14s %14s" % ("type", "import KB", "live KB", "mem_peak KB", "min heap"))
@@ -223,9 +295,14 @@ def main(argv=None):
     base = tput["pyzmq"]["median"]
     for k, v in tput.items():
         print("  %-16s %9.0f [%.0f-%.0f]  ratio to pyzmq %.2f" % (k, v["median"], v["min"], v["max"], v["median"] / base))
+    print()
+    print("REQ 64 B round trip to a pyzmq REP (us, median [min-max] of %d rounds)" % a.rounds)
+    base = rtt.get("pyzmq", {}).get("median") or 1
+    for k, v in rtt.items():
+        print("  %-16s %9.0f [%.0f-%.0f]  ratio to pyzmq %.2f" % (k, v["median"], v["min"], v["max"], v["median"] / base))
     os.makedirs(os.path.dirname(a.json), exist_ok=True)
     with open(a.json, "w") as f:
-        json.dump(dict(memory=mem, steady_state=steady, throughput_64B=tput), f, indent=1)
+        json.dump(dict(memory=mem, steady_state=steady, throughput_64B=tput, roundtrip_64B_us=rtt), f, indent=1)
     print("\nwrote", a.json)
     return 0
 
