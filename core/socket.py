@@ -345,6 +345,11 @@ class Socket:
                 else:
                     timeout = self.options.rcvtimeo
                     start = ticks_ms() if timeout > 0 else 0
+                    if ctx.dirty:
+                        # a request batched a moment ago goes out first: then the
+                        # wait below blocks at once (Context.wait would take a
+                        # turn that cannot return anything to this recv)
+                        ctx.flush_dirty()
                     while got is None:
                         wait = -1
                         if timeout >= 0:

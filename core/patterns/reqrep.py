@@ -83,7 +83,8 @@ class Req(Pattern):
                 pool.give(inq.pop()[0])
             if q.active:
                 q.consumed()
-        self._prune()
+        if self.prune_wanted:
+            self._prune()
 
     def readable(self):
         p = self.reply_pipe
