@@ -84,16 +84,7 @@ class Reactor:
             if best < 0 or d < best:
                 best = d
         if dead:
-            k = 0  # drop cancelled and fired timers, in place (no new list)
-            for t in timers:
-                if t.live:
-                    timers[k] = t
-                    k += 1
-            while len(timers) > k:
-                try:
-                    timers.pop()
-                except MemoryError:
-                    pass  # MicroPython, heap locked: the list could not shrink; the item is gone
+            _drop_dead(timers)
         return best
 
     def _run_timers(self):
@@ -119,16 +110,7 @@ class Reactor:
                     if not self.fault(t.owner, e):
                         raise
         if fired:
-            k = 0  # drop cancelled and fired timers, in place (no new list)
-            for t in timers:
-                if t.live:
-                    timers[k] = t
-                    k += 1
-            while len(timers) > k:
-                try:
-                    timers.pop()
-                except MemoryError:
-                    pass  # MicroPython, heap locked: the list could not shrink; the item is gone
+            _drop_dead(timers)
 
     # -- faults ------------------------------------------------------------------
     def fault(self, owner, exc):
@@ -178,3 +160,17 @@ class Reactor:
                 k -= 1
                 d.pop(0).retry()  # defers itself again while memory is short
         return n
+
+
+def _drop_dead(timers):
+    """Drop cancelled and fired timers, in place (no new list)."""
+    k = 0
+    for t in timers:
+        if t.live:
+            timers[k] = t
+            k += 1
+    while len(timers) > k:
+        try:
+            timers.pop()
+        except MemoryError:
+            pass  # MicroPython, heap locked: the list could not shrink; the item is gone
