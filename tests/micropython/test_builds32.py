@@ -22,7 +22,7 @@ FROZEN = {
     "req_bind": 32, "sub_bind": 32, "pub_bind": 36, "pub_connect": 40, "push_ipc": 40,
     "rep_ipc": 32, "connect_before_bind": 44, "asyncio": 40, "curve_connect": 44,
 }
-IN_RAM = {"push_connect": 108, "sub_connect": 96, "req_connect": 92, "dealer_connect": 92}
+IN_RAM = {"push_connect": 112, "sub_connect": 100, "req_connect": 96, "dealer_connect": 96}
 CLIENTS = ("push_connect", "sub_connect", "req_connect", "dealer_connect")
 
 
