@@ -262,7 +262,8 @@ class Socket:
                 if out is pat.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
                     self.stats["sent"] += 1
                     if ctx.io_thread is None:
-                        now = ticks_ms()  # cooperative: batches go out, I/O progresses, once per ms
+                        # cooperative: I/O progresses (accept, other peers), once per ms, as below
+                        now = ticks_ms()
                         if now != ctx.coop_turn:
                             ctx.coop_turn = now
                             ctx.poll_nowait()

@@ -46,7 +46,7 @@ class Pattern:
             self.ready.append(pipe)
 
     def pipes_changed(self):
-        """Keep fast_out right: the socket's send fast path writes to it directly."""
+        """Keep fast_out and fast_in right: the socket's send and recv fast paths use them directly."""
         pipes = self.pipes
         p = pipes[0] if len(pipes) == 1 and pipes[0].fast_ok else None
         if self.lb_fast:
