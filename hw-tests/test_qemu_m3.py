@@ -207,6 +207,7 @@ def test_cortex_m3_curve_client_end_to_end(m3_firmware, pz):
     qemu counts instructions (-icount shift=0): the X25519 work is reported
     as seconds at 125 MHz (RP2040) and 240 MHz (ESP32), one instruction a cycle."""
     pk, sk = zmq.curve_keypair()
+    client_pk, client_sk = zmq.curve_keypair()  # provisioned, as a pyzmq user's stored certificate
     pull = pz.socket(zmq.PULL)
     pull.curve_server = True
     pull.curve_publickey, pull.curve_secretkey = pk, sk
@@ -215,7 +216,8 @@ def test_cortex_m3_curve_client_end_to_end(m3_firmware, pz):
     board = QemuBoard(m3_firmware["qemu-%dK" % PASSES_K], icount=True)
     cable = gw = None
     try:
-        board.start("import qemu_device; qemu_device.curve('serial://stdio', %r, 7)" % pk.decode())
+        board.start("import qemu_device; qemu_device.curve('serial://stdio', %r, %r, %r, 7)"
+                    % (pk.decode(), client_pk.decode(), client_sk.decode()))
         cable = PtyCable(seed=5, a_tty=board.pty).start()
         cable.capture = bytearray()
         gw = Gateway("serial://%s?baud=115200" % cable.b_path, "tcp://127.0.0.1:%d" % port, connect=True)
