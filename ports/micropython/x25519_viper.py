@@ -6,10 +6,10 @@ The pure X25519 (nacl_pure.py) works on big ints: on a 32-bit board every
 operation allocates, and a CURVE handshake (4 scalar multiplications) took
 ~3.6 s at 125 MHz. Here an element is 20 limbs of 13 bits in an 80-byte
 buffer (word i holds bits 13i..13i+12, little-endian words), and products
-and their column sums stay below 2^31 in machine words. nacl_pure runs the
-Montgomery ladder with these functions, checks them once at import against
-big-int arithmetic, and keeps pure Python when this module is missing or
-disagrees. Results are carried to limbs < 2^13 (limb 2 may exceed it by a
+and their column sums stay below 2^31 in machine words. nacl_x25519 runs the
+Montgomery ladder with these functions and checks them once at import
+against big-int arithmetic; nacl_pure keeps its pure ladder when this module
+is missing, cannot compile or disagrees. Results are carried to limbs < 2^13 (limb 2 may exceed it by a
 few) and are < 2^260, not fully reduced: the caller reduces mod p once at
 the end. Every function reads its inputs before it writes, so an output may
 be an input. The swap is by mask, and no branch depends on a value.
