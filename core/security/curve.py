@@ -262,8 +262,14 @@ class CurveMechanism(ZapServer):
     # --- server ---------------------------------------------------------
 
     def _start_server(self):
-        self._secret = _key(self.config.curve_secretkey, "curve_secretkey")
-        self._public = self._crypto.public(self._secret)
+        cfg = self.config
+        self._secret = _key(cfg.curve_secretkey, "curve_secretkey")
+        # the vouch names our public key: derived (one X25519, ~0.1 s on a
+        # board) only when the socket was not given it
+        if cfg.curve_publickey is None:
+            self._public = self._crypto.public(self._secret)
+        else:
+            self._public = _key(cfg.curve_publickey, "curve_publickey")
         self._state = _ST_WAIT_HELLO
 
     def _on_hello(self, body):
