@@ -133,8 +133,8 @@ class FrameDecoder:
                     self.body += memoryview(data)[pos : pos + take]
                 elif self.copy is not None:  # a device: no slice objects
                     self.copy(self.body, self.got, data, pos, take)
-                else:
-                    self.body[self.got : self.got + take] = memoryview(data)[pos : pos + take]
+                else:  # (through body_view: a port may give the body as an unwritten bytes object)
+                    self.body_view(0)[:take] = memoryview(data)[pos : pos + take]
                 self.got += take
                 pos += take
                 if self.got == self.size:

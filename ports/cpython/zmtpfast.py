@@ -95,11 +95,13 @@ def install(path: str | None = None) -> bool:
         return False
     from edgezmq import runs
     from edgezmq.patterns import pubsub
+    from edgezmq.ports.cpython import bigbodies
     from edgezmq.zmtp import frames
 
     frames.install(scan_fn=scan)
     pubsub.install(match_fn=match)
     runs.install()  # the scanner hands runs of data frames over in one call
+    bigbodies.install(_ffi)  # big bodies received into the bytes recv() returns
     active = True
     return True
 
@@ -108,8 +110,10 @@ def uninstall() -> None:
     """Back to the pure-Python versions (tests compare both)."""
     global active
     from edgezmq.patterns import pubsub
+    from edgezmq.ports.cpython import bigbodies
     from edgezmq.zmtp import frames
 
     frames.install(scan_fn=None)
     pubsub.install(match_fn=None)
+    bigbodies.uninstall()
     active = False
