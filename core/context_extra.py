@@ -302,3 +302,7 @@ def install_cpython(cls):
     cls.__del__ = __del__
     shadow.install(cls)  # Context(ctx), copy.copy(ctx)...
     install_options(cls)
+    # every METHOD is bound: __getattr__ could only raise AttributeError, and
+    # a class without one has its attribute reads specialised (CPython 3.11+)
+    if "__getattr__" in cls.__dict__:
+        del cls.__getattr__

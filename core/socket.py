@@ -386,7 +386,9 @@ class Socket:
                         self.stats["received"] += 1
                         e = inp.engine
                         if e is not None and not e.reading:
-                            inp.consumed()  # paused at RCVHWM: may resume
+                            hwm = self.options.rcvhwm
+                            if hwm <= 0 or q.msgs <= hwm >> 1:
+                                inp.consumed()  # paused at RCVHWM: resumes at half
                     if type(buf) is bytes and len(buf) == n:
                         return buf
                     data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)

@@ -350,6 +350,37 @@ def _with_copy_threshold(init):
     return __init__
 
 
+def _option_attribute(code, name):
+    """sock.linger reads the option; a write-only one (SUBSCRIBE) is no
+    attribute, as pyzmq. (Setting goes through Socket.__setattr__.)"""
+
+    def get(self):
+        try:
+            return self.getsockopt(code)
+        except ZMQError as e:
+            if e.errno == C.EINVAL:
+                raise AttributeError("%s attribute is write-only" % name) from None
+            raise
+
+    return property(get)
+
+
+def _attributes(cls):
+    """Options as class properties, so Socket needs no __getattr__ on CPython:
+    a class with one cannot have its attribute reads specialised by the
+    interpreter (3.11+), and the hot paths read a socket's attributes
+    several times a message."""
+    from . import options as O  # port-ok: CPython only
+
+    for low, opt in O.NAMES.items():
+        for name in (low, low.upper()):
+            if not hasattr(cls, name):  # a method (subscribe) or a class default (rcvmore) stays
+                setattr(cls, name, _option_attribute(opt & 0xFF, name))
+    cls.context = property(lambda self: self.ctx)
+    if "__getattr__" in cls.__dict__:
+        del cls.__getattr__
+
+
 def install_cpython(cls):
     """What CPython adds besides METHODS (core/_lazy.py binds those): pyzmq's
     SocketContext from bind/connect, shadows and copies, properties, repr and dir."""
@@ -367,3 +398,4 @@ def install_cpython(cls):
     cls.type = property(lambda self: self.socket_type)
     cls.__repr__ = _repr
     cls.__dir__ = _dir
+    _attributes(cls)
