@@ -67,6 +67,8 @@ bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
 	$(BIN)/python benchmarks/mp_bench.py
 	$(BIN)/python benchmarks/mp_builds.py
+	# the Cortex-M3 firmware's serial goodput at 115200 baud (skips without qemu-system-arm)
+	$(BIN)/python benchmarks/serial_gateway_goodput.py --device qemu-m3
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m soak --run-soak  # -s: the runs print their summary tables
