@@ -23,8 +23,15 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install -q -e .  # builds the cffi fast paths in place (skipped without a C compiler)
 	touch $(STAMP)
 
+# `make demo DEVICE=m3`: the device is the Cortex-M3 firmware under qemu (builds it first;
+# needs gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 demo: $(STAMP)
+ifeq ($(DEVICE),m3)
+	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python tools/mpbuild.py qemu-96K
+	$(BIN)/python -m edgezmq demo --device qemu-m3
+else
 	$(BIN)/python -m edgezmq demo
+endif
 
 test: $(STAMP) typecheck firmware wheel-smoke
 	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
