@@ -1,6 +1,7 @@
 """`python -m edgezmq demo` (what `make demo` runs), end to end as a user runs it:
 the MicroPython device on a virtual UART behind `edgezmq gateway` (default),
-and on TCP directly (--tcp). The checks are on what the demo prints."""
+and on TCP directly (--tcp), and with the Cortex-M3 firmware under qemu as its
+device (--device qemu-m3). The checks are on what the demo prints."""
 import os
 import re
 import shutil
