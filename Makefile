@@ -23,8 +23,15 @@ $(STAMP): pyproject.toml setup.py
 	$(BIN)/pip install -q -e .  # builds the cffi fast paths in place (skipped without a C compiler)
 	touch $(STAMP)
 
+# `make demo DEVICE=m3`: the device is the Cortex-M3 firmware under qemu (builds it first;
+# needs gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm)
 demo: $(STAMP)
+ifeq ($(DEVICE),m3)
+	MICROPY_SRC=$(MICROPY_SRC) $(BIN)/python tools/mpbuild.py qemu-96K
+	$(BIN)/python -m edgezmq demo --device qemu-m3
+else
 	$(BIN)/python -m edgezmq demo
+endif
 
 test: $(STAMP) typecheck firmware wheel-smoke
 	$(BIN)/ruff check core ports tests hw-tests benchmarks tools
@@ -67,6 +74,8 @@ bench: $(STAMP) firmware
 	$(BIN)/python -m edgezmq bench
 	$(BIN)/python benchmarks/mp_bench.py
 	$(BIN)/python benchmarks/mp_builds.py
+	# the Cortex-M3 firmware's serial goodput at 115200 baud (skips without qemu-system-arm)
+	$(BIN)/python benchmarks/serial_gateway_goodput.py --device qemu-m3
 
 soak: $(STAMP)
 	$(BIN)/python -m pytest -q -s -m soak --run-soak  # -s: the runs print their summary tables

@@ -1,6 +1,10 @@
 """Goodput from a MicroPython device through `edgezmq gateway` to pyzmq, real processes.
 
     python benchmarks/serial_gateway_goodput.py [--bps 11520] [--size 1000] [--seconds 8]
+    python benchmarks/serial_gateway_goodput.py --device qemu-m3 [--size 1024] [--count 100]
+
+--device qemu-m3 runs the Cortex-M3 firmware instead (benchmarks/serial_goodput_m3.py:
+instructions per message under qemu -icount, framing efficiency, a paced run).
 
 The virtual device of hw-tests (the MicroPython unix port, hw-tests/hw_device.py)
 publishes `size`-byte messages as fast as it can on its pty; the cable relay
@@ -27,10 +31,22 @@ from ptyrelay import PtyCable  # noqa: E402
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bps", type=int, default=11520)
-    ap.add_argument("--size", type=int, default=1000)
+    ap.add_argument("--size", type=int, help="message bytes (default 1000; qemu-m3: 1024)")
     ap.add_argument("--seconds", type=float, default=8.0)
     ap.add_argument("--heap", default="256K")
+    ap.add_argument("--device", choices=("unix", "qemu-m3"), default="unix",
+                    help="unix: the MicroPython unix port (default); qemu-m3: the Cortex-M3 firmware")
+    ap.add_argument("--count", type=int, default=100, help="qemu-m3: messages per run")
+    ap.add_argument("--warm", type=int, default=10, help="qemu-m3: messages before the measurement starts")
+    ap.add_argument("--runs", type=int, default=3, help="qemu-m3: -icount runs")
+    ap.add_argument("--no-paced", action="store_true", help="qemu-m3: only the -icount runs")
     a = ap.parse_args()
+    if a.device == "qemu-m3":
+        import serial_goodput_m3
+
+        return serial_goodput_m3.main(size=a.size or 1024, count=a.count, warm=a.warm,
+                                      paced=not a.no_paced, runs=a.runs)
+    a.size = a.size or 1000
     import zmq
     from edgezmq.cli import bundle as cmd_bundle
 
@@ -81,4 +97,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

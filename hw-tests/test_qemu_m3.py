@@ -246,3 +246,29 @@ def test_cortex_m3_curve_client_end_to_end(m3_firmware, pz):
     # issue 11's goal: the handshake's X25519 work within 1 s at 125 MHz (4 operations: the
     # client's short-term key pair and 3 precomputed box keys; the long-term keys are set, not derived)
     assert calls == 4 and instructions <= CURVE_GOAL_S * 125e6, (calls, instructions)
+
+
+def test_cortex_m3_goodput_benchmark_runs(m3_firmware):
+    """benchmarks/serial_gateway_goodput.py --device qemu-m3 (what `make bench`
+    runs) end to end, small: one -icount run and one paced run finish, and the
+    link's framing leaves at least 85 % of the line to message bytes (1 KiB
+    binary messages; about 93 % when measured in full)."""
+    import re
+    import subprocess
+    import sys
+
+    from support import ROOT, SCALE
+
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "serial_gateway_goodput.py"),
+                        "--device", "qemu-m3", "--count", "30", "--runs", "1"],
+                       capture_output=True, text=True, timeout=120 * SCALE, cwd=ROOT)
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    framing = float(re.search(r"-> ([\d.]+)% of the line is message bytes", out).group(1))
+    work = float(re.search(r"icount run: ([\d.]+) M instructions of device work per message", out).group(1))
+    paced = float(re.search(r"paced relay .*?= ([\d.]+)% of line rate", out).group(1))
+    assert re.search(r"goodput limit at 115200 baud: [\d.]+% of line rate", out), out
+    print("\n" + out[out.find("Cortex-M3"):])
+    # (19 messages measured: the bytes in flight at either end skew it by a few %)
+    assert 85.0 <= framing <= 101.0, out
+    assert work > 0.1 and paced > 50.0, out

@@ -2,6 +2,7 @@
 
     edgezmq demo            # device -- virtual UART -- edgezmq gateway -- TCP -- pyzmq
     edgezmq demo --tcp      # device -- TCP -- pyzmq (no serial link)
+    edgezmq demo --device qemu-m3   # the device is a Cortex-M3 under qemu (demo_qemu.py)
 
 Builds the device bundle into a temporary folder and starts the MicroPython
 unix port as a "sensor device" (ports/micropython/demo_device.py: a PUB
@@ -58,12 +59,21 @@ def main(argv: list[str]) -> int:
     ap.add_argument("--readings", type=int, default=5, help="readings to print")
     ap.add_argument("--baud", type=int, default=BAUD, help="serial link speed (default %d)" % BAUD)
     ap.add_argument("--stats", type=float, default=1.0, help="seconds between link statistics (default 1)")
+    ap.add_argument("--device", choices=("unix", "qemu-m3"), default="unix",
+                    help="unix: the MicroPython unix port (default); qemu-m3: the Cortex-M3 firmware of "
+                         "`make firmware` under qemu-system-arm, edgezmq frozen, its UART the link")
+    ap.add_argument("--firmware", help="qemu-m3: the firmware.elf (default: the checkout's build/mp/%s)"
+                    % "qemu-96K")
     a = ap.parse_args(argv)
     try:
         import zmq
     except ImportError:
         print("edgezmq demo: needs pyzmq for the desktop side (pip install pyzmq)", file=sys.stderr)
         return 1
+    if a.device == "qemu-m3":
+        from . import demo_qemu
+
+        return demo_qemu.main(a)
     mp = _micropython()
     if mp is None:
         print("edgezmq demo: the MicroPython unix port is not installed (micropython)", file=sys.stderr)
@@ -106,6 +116,9 @@ class DeviceProcess:
         )
         self.lines = Lines(self.proc.stdout, echo=lambda line: say("device log:", line))
 
+    def wait_stopped(self) -> None:
+        self.lines.wait_for("device: stopped")
+
     def stop(self) -> None:
         try:
             self.proc.wait(3)
@@ -132,7 +145,7 @@ class TcpDemo:
         d.sub.connect(pub_at)
         d.req.connect(rep_at)
         d.readings_and_commands(self.args.readings)
-        d.stop_device(self.device.lines)
+        d.stop_device(self.device)
         return True
 
     def close(self) -> None:
@@ -153,22 +166,16 @@ class SerialDemo:
         self.gateway: subprocess.Popen | None = None
         self.desktop: Desktop | None = None
 
-    def run(self, zmq, bundle: str) -> bool:
-        from .pty_cable import PtyCable
+    path = "device --virtual UART-- edgezmq gateway --TCP-- desktop (pyzmq)"
 
+    def run(self, zmq, bundle: str) -> bool:
         a = self.args
-        say("demo:", "path: device --virtual UART-- edgezmq gateway --TCP-- desktop (pyzmq)")
-        self.cable = cable = PtyCable().start()
-        say("cable:", "virtual UART: device end %s, gateway end %s, %d baud"
-            % (cable.device_path, cable.gateway_path, a.baud))
+        say("demo:", "path: " + self.path)
         self.desktop = d = Desktop(zmq, timeout_ms=5000)
         d.sub.bind("tcp://127.0.0.1:*")  # the gateway dials it for the device's PUB
         sub_at = d.sub.last_endpoint.decode()
         say("desktop:", "SUB bound to %s (the gateway dials it for the device's PUB)" % sub_at)
-
-        dev_ep = "serial://%s?baud=%d" % (cable.device_path, a.baud)
-        self.device = DeviceProcess(self.mp, a.heap, bundle, ">" + dev_ep, "@" + dev_ep)
-        self.device.lines.endpoints()
+        self.cable = cable = self.start_device(bundle)
 
         gw_args = ["gateway", "serial://%s?baud=%d" % (cable.gateway_path, a.baud),
                    "--listen", "tcp://127.0.0.1:*", "--dial", sub_at, "--stats", str(a.stats), "-v"]
@@ -177,15 +184,30 @@ class SerialDemo:
                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         glog = Lines(self.gateway.stderr, echo=_gateway_line)
         listen_at = glog.wait_for("listening on").split("listening on ", 1)[1].strip()
-        glog.wait_for("link up", timeout=10.0)
+        glog.wait_for("link up", timeout=self.link_timeout)
         d.req.connect(listen_at)
         say("desktop:", "REQ connected to %s (the gateway opens a channel to the device's REP)" % listen_at)
 
         d.readings_and_commands(a.readings)
         d.through_noise(cable)
-        d.stop_device(self.device.lines)
+        d.stop_device(self.device)
         d.close()  # before the gateway goes: libzmq would reconnect to it
         return self._final_stats(self.gateway, glog, cable)
+
+    link_timeout = 10.0  # s from the gateway's start to "link up"
+
+    def start_device(self, bundle: str) -> PtyCable:
+        """The cable, and the device on its end; -> the cable."""
+        from .pty_cable import PtyCable
+
+        a = self.args
+        cable = PtyCable().start()
+        say("cable:", "virtual UART: device end %s, gateway end %s, %d baud"
+            % (cable.device_path, cable.gateway_path, a.baud))
+        dev_ep = "serial://%s?baud=%d" % (cable.device_path, a.baud)
+        self.device = DeviceProcess(self.mp, a.heap, bundle, ">" + dev_ep, "@" + dev_ep)
+        self.device.lines.endpoints()
+        return cable
 
     @staticmethod
     def _final_stats(gateway: subprocess.Popen, glog: Lines, cable: PtyCable) -> bool:

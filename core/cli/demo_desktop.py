@@ -154,11 +154,12 @@ class Desktop:
         say("desktop:", "%d readings through the noise, up to seq %s: none lost, none corrupt"
             % (self.received - first, self.last_seq))
 
-    def stop_device(self, device: Lines) -> None:
+    def stop_device(self, device) -> None:
+        """Stop the device by command; `device.wait_stopped()` sees it end."""
         if "error" not in self.ask("reboot please"):
             raise DemoFailed("an unknown command was not refused")
         self.ask("stop")
-        device.wait_for("device: stopped")
+        device.wait_stopped()
 
     def close(self) -> None:
         if not self.ctx.closed:

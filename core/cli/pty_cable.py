@@ -6,6 +6,9 @@ open a real serial port. A relay thread copies bytes between the two pty
 masters and, when asked, flips one bit in the next few chunks it carries,
 so the link statistics show what line noise costs (CRC errors, retries).
 The hw-tests use a fuller, fault-injecting version (tests/ptyrelay.py).
+With `device_tty` the device end is an existing tty instead (the pty qemu
+made for the emulated board's UART), and the relay keeps the last bytes the
+device sent (`device_tail`): what it says after its program ends.
 """
 from __future__ import annotations
 
@@ -33,9 +36,16 @@ class PtyCable:
     """Two pty ends (`device_path`, `gateway_path`) and the relay between them."""
 
     NOISY_MIN = 16  # only chunks at least this long get a flipped bit: data frames, not bare ACKs
+    TAIL = 4096  # bytes of the device's output kept in device_tail
 
-    def __init__(self) -> None:
-        self._dm, self._ds, self.device_path = raw_pty()
+    def __init__(self, device_tty: str | None = None) -> None:
+        if device_tty:
+            fd = os.open(device_tty, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
+            tty.setraw(fd)
+            self._dm, self._ds, self.device_path = fd, -1, device_tty
+        else:
+            self._dm, self._ds, self.device_path = raw_pty()
+        self.device_tail = bytearray()
         self._gm, self._gs, self.gateway_path = raw_pty()
         self._lock = threading.Lock()
         self._to_flip = {True: 0, False: 0}  # chunks still to damage, keyed by "towards the device"
@@ -66,6 +76,8 @@ class PtyCable:
         if self._thread is not None:
             self._thread.join(2.0)
         for fd in (self._dm, self._ds, self._gm, self._gs):
+            if fd < 0:
+                continue
             try:
                 os.close(fd)
             except OSError:
@@ -98,6 +110,10 @@ class PtyCable:
                         continue
                     return
                 dst = peer[src]
+                if data and src == self._dm:
+                    tail = self.device_tail
+                    tail += data
+                    del tail[:-self.TAIL]
                 if data and len(pending[dst]) < 65536:  # beyond: nobody reads, drop (an overrun)
                     self.relayed += len(data)
                     pending[dst] += self._mangle(data, dst == self._dm)

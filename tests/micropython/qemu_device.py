@@ -167,3 +167,57 @@ def curve(ep, server_key, public, secret, seed=1, n=3):
         s.send_multipart([b"secret-%d" % i, b"x" * 300])
     s.close()
     ctx.term()
+
+
+def goodput(ep, size=1024, count=60, warm=10):
+    """PUSH (connects) `count` messages of `size` pseudo-random bytes over the
+    link as fast as it takes them, then [b"cpu", b"US WAIT_US WRITE_US N TURNS"]:
+    the microseconds from message `warm` to the last one handed to send(),
+    how many of them passed waiting in the poller (a poll that may block) and
+    in the UART writes (qemu's UART spins while the host has not taken the
+    last byte: host latency, not device work), N = count - warm, and the
+    reactor turns (polls) in that time.
+    SNDHWM 1: send() returns when the pipeline has room, so in steady state
+    its pace is the pipeline's. Under qemu -icount shift=0 a microsecond is
+    1,000 instructions (benchmarks/serial_goodput_m3.py)."""
+    import time
+
+    import edgezmq as zmq
+
+    ctx = zmq.Context()
+    spent = [0, 0, 0]  # us in polls that may block, us in UART writes, polls
+
+    def timed(f, k):
+        def g(a):
+            if k == 0:
+                spent[2] += 1
+            if not a and k == 0:
+                return f(a)  # poll(0): work, not waiting
+            t = time.ticks_us()
+            r = f(a)
+            spent[k] += time.ticks_diff(time.ticks_us(), t)
+            return r
+
+        return g
+
+    poller = ctx.reactor.poller
+    poller.poll = timed(poller.poll, 0)  # the instance attribute shadows the method
+    s = ctx.socket(zmq.PUSH)
+    s.sndhwm = 1
+    s.linger = 10000
+    s.connect(ep)
+    drv = ctx.serial_links[ep[9:]].driver
+    while drv.dev is None:
+        ctx.reactor.run_once(10)
+    drv.dev.write = timed(drv.dev.write, 1)
+    body = _TestRandom(7)(size)  # binary data: ~1 byte in 128 is a FLAG or ESC the link escapes
+    t0 = 0
+    for i in range(count):
+        if i == warm:
+            t0 = time.ticks_us()
+            spent[0] = spent[1] = spent[2] = 0
+        s.send(body)
+    us = time.ticks_diff(time.ticks_us(), t0)
+    s.send_multipart([b"cpu", b"%d %d %d %d %d" % (us, spent[0], spent[1], count - warm, spent[2])])
+    s.close()
+    ctx.term()

@@ -1,7 +1,10 @@
 """`python -m edgezmq demo` (what `make demo` runs), end to end as a user runs it:
 the MicroPython device on a virtual UART behind `edgezmq gateway` (default),
-and on TCP directly (--tcp). The checks are on what the demo prints."""
+and on TCP directly (--tcp), and with the Cortex-M3 firmware under qemu as its
+device (--device qemu-m3). The checks are on what the demo prints."""
+import os
 import re
+import shutil
 import subprocess
 import sys
 
@@ -76,3 +79,46 @@ def test_demo_fails_loudly_when_the_device_cannot_start():
                        capture_output=True, text=True, timeout=60)
     assert p.returncode == 1, p.stdout
     assert "MemoryError" in p.stdout and re.search(r"^demo: +FAILED in", p.stdout, re.M), p.stdout
+
+
+def test_demo_with_the_cortex_m3_as_its_device():
+    """`make demo DEVICE=m3`: the Cortex-M3 firmware under qemu runs the demo's
+    device program (sent through its raw REPL), its UART the link; the same
+    readings, commands and noise as the default demo, through the gateway."""
+    from support import ensure_mp_builds, mp_build_missing
+
+    pytest.importorskip("serial")
+    if shutil.which("qemu-system-arm") is None or ensure_mp_builds("qemu-96K")["qemu-96K"] is None:
+        pytest.skip(mp_build_missing("qemu-96K"))
+    out = run_demo("--device", "qemu-m3")
+    assert "device (Cortex-M3 under qemu) --virtual UART-- edgezmq gateway --TCP-- desktop (pyzmq)" in out
+    assert re.search(r"^device: +UART on /dev/pts/\d+; demo_device\.py goes in through the raw REPL", out, re.M), out
+    assert re.search(r"^gateway: +link up", out, re.M), out
+    seqs = readings(out)
+    assert len(seqs) >= 5 and seqs[:5] == list(range(seqs[0], seqs[0] + 5)), out
+    command_round_trip(out)
+    assert re.search(r"^desktop: +\d+ readings through the noise, .*none lost, none corrupt", out, re.M), out
+    assert re.search(r"^device log: +program ended", out, re.M), out
+    final = [STATS.search(ln) for ln in out.splitlines() if ln.startswith("final stats:")]
+    assert len(final) == 1 and final[0], out
+    frames_tx, frames_rx, retries, crc, bad, resets = (int(x) for x in final[0].groups()[:6])
+    assert frames_tx > 20 and frames_rx > 20
+    assert crc + bad >= 1 and retries >= 1  # the flipped bits were caught and repaired
+    assert resets == 0, out
+    took = float(re.search(r"^demo: +OK in (\d+\.\d) s$", out, re.M).group(1))
+    print("\nedgezmq demo --device qemu-m3: OK in %.1f s" % took)
+
+
+def test_demo_cortex_m3_says_what_is_missing(tmp_path):
+    """No qemu-system-arm, or no firmware: exit 1 and name the Debian packages
+    and `make firmware`, before anything starts."""
+    p = subprocess.run([sys.executable, "-m", "edgezmq", "demo", "--device", "qemu-m3",
+                        "--firmware", str(tmp_path / "none.elf")], cwd=ROOT, capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 1
+    if shutil.which("qemu-system-arm"):
+        assert "make firmware" in p.stderr and "gcc-arm-none-eabi libnewlib-arm-none-eabi" in p.stderr, p.stderr
+    p = subprocess.run([sys.executable, "-m", "edgezmq", "demo", "--device", "qemu-m3"], cwd=ROOT,
+                       capture_output=True, text=True, timeout=60,
+                       env=dict(os.environ, PATH=os.path.dirname(sys.executable)))  # no qemu on this PATH
+    assert p.returncode == 1 and "apt-get install qemu-system-arm" in p.stderr, p.stderr

@@ -194,6 +194,8 @@ class SerialDriver:
             dev = self.dev
             buf = self.buf
             got = False
+            st = self.link.stats
+            seen = st["frames_rx"] + st["crc_errors"] + st["bad_frames"] + st["aborts_rx"]
             for _ in range(_READS):
                 try:
                     n = dev.read_into(buf)
@@ -208,6 +210,12 @@ class SerialDriver:
                     break
             if error and not got:
                 self._lost("hang-up")
+                return
+            if got and not (writable or error) and seen == (st["frames_rx"] + st["crc_errors"] + st["bad_frames"]
+                                                          + st["aborts_rx"]):
+                # part of a frame: nothing for the link's owners yet (a UART
+                # that hands over a byte or two per poll would pay a whole
+                # turn each); the link's timers still run from the reactor
                 return
         self.service()
 
