@@ -1,4 +1,4 @@
-"""Fixed-size frame buffers, preallocated per context.
+"""Fixed-size frame buffers per context, made once and reused.
 
 Received bodies that fit a slot land in a pool buffer and go back to the pool
 once the application copied them out (recv_into) or took them (recv), so a
@@ -15,7 +15,9 @@ class FramePool:
     def __init__(self, count=16, size=1024, heap_ok=True):
         self.size = size
         self.heap_ok = heap_ok
-        self.free = [bytearray(size) for _ in range(count)]
+        # slots are made by fill(), when the first socket that receives data
+        # frames is made (a device's PUSH never needs them), or on first use
+        self.free = [None] * count
         self.nfree = count
         self.heap_allocs = 0
         self.exhausted = 0
@@ -34,12 +36,22 @@ class FramePool:
             self.exhausted += 1
         return None
 
+    def fill(self):
+        """Make the free slots not made yet (a MemoryError keeps those made)."""
+        free = self.free
+        for k in range(self.nfree):
+            if free[k] is None:
+                free[k] = bytearray(self.size)
+
     def take_slot(self):
         """A free slot (the caller checked nfree)."""
         k = self.nfree - 1
-        self.nfree = k
         buf = self.free[k]
-        self.free[k] = None
+        if buf is None:
+            buf = bytearray(self.size)  # not filled (a MemoryError here changes nothing)
+        else:
+            self.free[k] = None
+        self.nfree = k
         return buf
 
     def give(self, buf):

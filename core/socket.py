@@ -38,6 +38,7 @@ _CURVE = const(2)  # MECHANISM value
 _ROUTER = const(6)
 _DEALER = const(5)
 _REQ = const(3)
+_PUSH = const(8)
 
 
 class Socket:
@@ -56,6 +57,8 @@ class Socket:
             raise TypeError("an integer is required")  # as pyzmq: ctx.socket("PUB")
         patterns.info(socket_type)  # EINVAL for an unknown type
         r = _setraw
+        if socket_type != _PUSH:  # the frame pool's slots, early on a heap not fragmented yet
+            ctx.pool.fill()  # (a PUSH never gets a data frame: a device client keeps 2 KB)
         r(self, "ctx", ctx)  # (pyzmq's sock.context: __getattr__, no slot of its own)
         r(self, "socket_type", socket_type)
         r(self, "options", O.Options(socket_type))

@@ -21,7 +21,7 @@ T = 20.0  # seconds: every wait has this bound
 CLIENTS = ("push_connect", "sub_connect", "req_connect", "dealer_connect")
 SCENARIOS = CLIENTS + ("push_bind", "pull_bind", "pull_connect", "rep_bind", "rep_connect", "req_bind",
                        "sub_bind", "pub_bind", "pub_connect", "push_ipc", "rep_ipc",
-                       "connect_before_bind", "asyncio", "curve_connect")
+                       "connect_before_bind", "asyncio", "curve_connect", "push_big_connect")
 
 
 class Runtime:
@@ -116,9 +116,27 @@ def _recv(s, d):
 
 
 def _check_pull(s, d):
+    """The PUSH device's exchange: 5 two-part messages, a 3,000-byte frame
+    (bigger than a pool slot: a long frame), "end"."""
     got = [_recv(s, d) for _ in range(7)]
     assert got[:5] == [[b"part-a-%d" % i, b"part-b-%d" % i] for i in range(5)], got
     assert got[5] == [b"x" * 3000] and got[6] == [b"end"]
+
+
+MANY = 3000  # the pushmany device's messages (tests/micropython/mp_device.py)
+BODY = bytes(range(256)) * 2  # up to 512 bytes of it per message: the device's default pool slot
+
+
+def _check_pull_many(s, d):
+    """The client goal's exchange (issue 11): 5 two-part messages, then MANY
+    two-part messages whose body grows from 0 to the slot size and again,
+    each checked, then "end"."""
+    got = [_recv(s, d) for _ in range(5)]
+    assert got == [[b"part-a-%d" % i, b"part-b-%d" % i] for i in range(5)], got
+    for i in range(MANY):
+        m = _recv(s, d)
+        assert m == [b"%d" % i, BODY[:i % 513]], (i, m[:1], [len(f) for f in m])
+    assert _recv(s, d) == [b"end"]
 
 
 def _feed(s):
@@ -202,10 +220,10 @@ def run(rt, scenario, heap, tmpdir="/tmp", timeout=T):
         ctx.destroy(linger=0)
 
 
-def _push_connect(ctx, device, tmp, ep="tcp://127.0.0.1:*"):
+def _push_connect(ctx, device, tmp, ep="tcp://127.0.0.1:*", role="push_connect", check=_check_pull):
     s, ep = _sock(ctx, zmq.PULL, bind=ep)
-    d = device("mp_device", "push_connect", ep)
-    _check_pull(s, d)
+    d = device("mp_device", role, ep)
+    check(s, d)
     d.finish()
 
 
@@ -320,7 +338,9 @@ def _curve(ctx, device, tmp):
 
 _SCENARIO = {
     "curve_connect": _curve,
-    "push_connect": _push_connect,
+    # the client goal: thousands of messages up to the slot size
+    "push_connect": lambda c, d, t: _push_connect(c, d, t, role="pushmany_connect", check=_check_pull_many),
+    "push_big_connect": _push_connect,  # the 3,000-byte frame
     "push_bind": _push_bind,
     "pull_bind": lambda c, d, t: _pull(c, d, t, True),
     "pull_connect": lambda c, d, t: _pull(c, d, t, False),

@@ -56,6 +56,7 @@ CAUSE_PEER_ERROR = const(4)  # the peer sent ERROR
 
 _BOXED_COMMAND = const(2)  # flag inside a CURVE MESSAGE box: the payload is a command
 _PING_CONTEXT_MAX = const(16)
+_TX_SPARE = const(64)  # a device's output buffer holds a slot-sized body and this much more (headers, small frames)
 
 
 class ConnectionConfig:
@@ -93,12 +94,22 @@ class Connection:
         self.peer_address = peer_address  # for the mechanism (ZAP's address)
         self.sink = sink
         self.state = GREETING
-        self.tx = bytearray(greeting.build(config.mechanism, config.as_server))
+        g = greeting.build(config.mechanism, config.as_server)
+        self.tx = tx = bytearray(g)
         self.peer_greeting = bytearray(greeting.SIZE + 1)  # the peer's, as greeting.feed fills it
         self.decoder = FrameDecoder(self, config.maxmsgsize)
+        pool = config.pool
         if config.copy is not None:  # a device: short frames into pool slots too
-            self.decoder.pool = config.pool
+            self.decoder.pool = pool
             self.decoder.copy = config.copy
+            # room to send a message up to a slot, made here (where running out
+            # of heap refuses the connection) and kept: an output buffer grown a
+            # few bytes at a time mid-traffic soon finds no block that fits on a
+            # fragmented heap (a bigger message still grows it)
+            t = config.type_name
+            if t == b"PUSH":
+                self.tx = tx = bytearray(pool.size + _TX_SPARE)
+                tx[:] = g
         self.last_rx = now
         self.last_tx = now
 

@@ -8,6 +8,7 @@ import edgezmq as zmq
 import micropython
 
 T = 8000  # ms: every blocking call has a timeout
+MANY = 3000  # messages the pushmany client sends (tests/mpscenarios.py checks each)
 
 
 def mem(label):
@@ -45,6 +46,9 @@ def main():
     ep = sys.argv[2] if len(sys.argv) > 2 else "tcp://127.0.0.1:*"
     bind = role.endswith("_bind")
     kind = role.split("_")[0]
+    # the application's 512-byte message body (the default pool slot size),
+    # made first, as a device program makes its big buffers
+    body = memoryview(bytes(range(256)) * 2) if kind == "pushmany" else None
     ctx = zmq.Context()
     if kind == "curve":  # CURVE client PUSH: argv[3] is the server's Z85 public key
         s = ctx.socket(zmq.PUSH)
@@ -62,6 +66,14 @@ def main():
         for i in range(5):
             s.send_multipart([b"part-a-%d" % i, b"part-b-%d" % i])
         s.send(b"x" * 3000)  # bigger than a pool slot: a long frame
+        s.send(b"end")
+    elif kind == "pushmany":  # issue 11's client goal: thousands of messages up to the slot size
+        s = sock(ctx, zmq.PUSH, ep, bind)
+        handshake(s, "PUSH")
+        for i in range(5):
+            s.send_multipart([b"part-a-%d" % i, b"part-b-%d" % i])
+        for i in range(MANY):
+            s.send_multipart([b"%d" % i, body[:i % 513]])
         s.send(b"end")
     elif kind == "tight":  # PULL that runs out of heap while a peer connects, then recovers
         s = sock(ctx, zmq.PULL, ep, True)

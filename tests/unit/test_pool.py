@@ -16,6 +16,47 @@ def test_take_gives_distinct_slots_of_the_slot_size():
     assert p.nfree == 0 and p.heap_allocs == 0 and p.exhausted == 0
 
 
+def test_slots_are_made_by_fill_once_and_then_reused():
+    p = FramePool(count=3, size=16)
+    assert p.free == [None, None, None]  # nothing made yet: a PUSH-only program never needs them
+    p.fill()
+    made = list(p.free)
+    assert all(type(b) is bytearray and len(b) == 16 for b in made)
+    p.fill()  # made once
+    assert all(a is b for a, b in zip(p.free, made))
+    taken = [p.take(4) for _ in range(3)]
+    assert {id(b) for b in taken} == {id(b) for b in made} and p.heap_allocs == 0
+    for b in taken:
+        p.give(b)
+    p.fill()  # the slots given back are not made again
+    assert {id(b) for b in p.free} == {id(b) for b in made}
+
+
+def test_a_slot_not_filled_is_made_when_first_taken():
+    p = FramePool(count=2, size=16)
+    a = p.take(5)
+    assert type(a) is bytearray and len(a) == 16 and p.nfree == 1 and p.heap_allocs == 0
+    p.fill()  # makes only the one still free
+    assert p.free[0] is not None and p.free[1] is None
+    p.give(a)
+    assert p.take(5) is a
+
+
+def test_only_a_socket_that_receives_fills_the_pool():
+    """A PUSH never gets a data frame: a device client keeps the pool's
+    slots (2 KB by default on MicroPython) for itself."""
+    import edgezmq as zmq
+
+    ctx = zmq.Context(io_threads=0)
+    try:
+        ctx.socket(zmq.PUSH)
+        assert all(b is None for b in ctx.pool.free)
+        ctx.socket(zmq.PULL)
+        assert all(type(b) is bytearray for b in ctx.pool.free)
+    finally:
+        ctx.destroy(linger=0)
+
+
 def test_give_makes_the_same_slot_come_back():
     p = FramePool(count=2, size=16)
     a = p.take(10)
