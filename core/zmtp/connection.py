@@ -107,7 +107,7 @@ class Connection:
             # few bytes at a time mid-traffic soon finds no block that fits on a
             # fragmented heap (a bigger message still grows it)
             t = config.type_name
-            if t == b"PUSH":
+            if t == b"PUSH" or t == b"PUB" or t == b"REP":
                 self.tx = tx = bytearray(pool.size + _TX_SPARE)
                 tx[:] = g
         self.last_rx = now

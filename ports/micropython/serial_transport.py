@@ -11,6 +11,7 @@ numbers), `rxbuf`, `txbuf` (UART driver buffers, bytes; default 1024 and
 import errno
 
 from ...transports.serial.driver import attach as _attach
+from ...transports.serial.driver import link_options
 
 
 class TtyDevice:
@@ -154,5 +155,12 @@ def opener(ep):
 
 
 def attach(ctx, sock, ep, addr, binding):
-    """MicroPythonPort.serial_attach: bind or connect a socket on a serial device."""
-    return _attach(ctx, sock, ep, addr, binding, opener(ep))
+    """MicroPythonPort.serial_attach: bind or connect a socket on a serial device.
+    A channel's buffers default to 2 x mtu each way here (the Link's 4 x mtu
+    costs a device 2 KB more per channel); the endpoint's query overrides."""
+    kw = link_options(ep.params)
+    mtu = kw.get("mtu", 256)
+    for k in ("rx_buffer", "tx_buffer"):
+        if k not in kw:
+            kw[k] = 2 * mtu
+    return _attach(ctx, sock, ep, addr, binding, opener(ep), kw)
