@@ -37,7 +37,7 @@ JOBS = os.environ.get("MPBUILD_JOBS", "2")
 _VENV_PY = os.path.join(ROOT, ".venv", "bin", "python")
 PY = _VENV_PY if os.path.exists(_VENV_PY) else sys.executable  # the one with edgezmq installed
 # the qemu port fixes its heap at build time: one firmware per heap the tests use
-QEMU_HEAPS_K = (32, 48, 56, 96)  # 48: the serial device test; 96: `edgezmq demo --device qemu-m3` (its program is compiled on the board)
+QEMU_HEAPS_K = (32, 56, 96)  # 96: `edgezmq demo --device qemu-m3` (its program is compiled on the board)
 TARGETS = ("mpy-cross", "unix32", "unix32f") + tuple("qemu-%dK" % h for h in QEMU_HEAPS_K)
 # the parts of the tree these builds read (no git submodule among them)
 SRC_DIRS = ("py", "extmod", "shared", "mpy-cross", "tools", "ports/unix", "ports/qemu", "lib/littlefs",
