@@ -41,7 +41,7 @@ def install(ffi) -> bool:
     """Patch FramePool.take and FrameDecoder.body_view; -> bool (False: left as they were)."""
     global _ffi, _new
     from edgezmq.pool import FramePool
-    from edgezmq.zmtp.frames import FrameDecoder
+    from edgezmq.zmtp.frames import _ST_BODY, FrameDecoder
 
     if _saved:
         return True
@@ -66,11 +66,12 @@ def install(ffi) -> bool:
         return take(self, n)
 
     def writable_body_view(self, least):
-        """FrameDecoder.body_view: writable over a bytes body too."""
-        v = body_view(self, least)
-        if v is not None and v.readonly:
-            v = memoryview(writable(self.body))[self.got : self.size]
-        return v
+        """FrameDecoder.body_view, writable over a bytes body too (its test
+        written out: every read of every connection asks)."""
+        if self.state != _ST_BODY or self.grow or self.size - self.got < least:
+            return None
+        body = self.body
+        return memoryview(writable(body) if type(body) is bytes else body)[self.got : self.size]
 
     _saved["take"], _saved["body_view"] = take, body_view
     FramePool.take = heap_take
