@@ -7,18 +7,63 @@ module (core/cli/bundle.py leaves it out), so its classes stay as small as
 they are. Each method gives the same result as the frame-by-frame path."""
 from .zmtp.connection import READY
 
+_MESSAGE = b"\x07MESSAGE"
+_BOXED_COMMAND = 2  # in a MESSAGE box's flags: the payload is a command
+
 
 def connection_on_data_run(self, flags, bodies, sizes):
     """Connection.on_data_run: a run of data frames (no command among them).
-    -> True when they went to the data sink in one call (ready, no mechanism
-    boxing them, no event in front of them); False: give them to on_frame
-    one by one."""
-    if self.state != READY or self.mech.wraps or self.events is not None:
+    -> True when they went to the data sink in one call (ready, no event in
+    front of them; boxes opened first where the mechanism wraps traffic);
+    False: give them to on_frame one by one."""
+    if self.mech.wraps:  # libzmq sends CURVE's MESSAGE boxes as data frames
+        return connection_on_box_run(self, flags, bodies, sizes)
+    if self.state != READY or self.events is not None:
         return False
     run = getattr(self.sink, "on_data_run", None)  # optional in a data sink
     if run is None:
         return False
     run(flags, bodies, sizes)
+    return True
+
+
+def connection_on_box_run(self, flags, bodies, sizes):
+    """Connection.on_box_run: a run of frames on a connection whose mechanism
+    boxes traffic (CURVE), opened in order as on_frame would open each, the
+    data among them handed to the data sink in runs. -> False: give them to
+    on_frame (not ready, no run sink, events pending); nothing was taken."""
+    if self.state != READY or not self.mech.wraps or self.events is not None:
+        return False
+    run = getattr(self.sink, "on_data_run", None)
+    if run is None:
+        return False
+    decode = self.mech.decode
+    fl = []
+    bo = []
+    si = []
+    k = len(bodies)
+    i = 0
+    try:
+        while i < k:
+            buf = bodies[i]  # (a bytes object of exactly sizes[i] bytes)
+            if buf[:8] != _MESSAGE:
+                break  # on_frame refuses it below, after what came before
+            f, data = decode(buf)
+            i += 1
+            if f & _BOXED_COMMAND:  # the data before it first, then the command, as _on_box
+                if bo:
+                    run(fl, bo, si)
+                    fl, bo, si = [], [], []
+                self._on_command(data, len(data))
+                break  # (it may have queued an event: the rest one by one)
+            fl.append(f & 1)
+            bo.append(data)
+            si.append(len(data))
+    finally:
+        if bo:  # delivered even when a later box fails, as frame by frame
+            run(fl, bo, si)
+    for j in range(i, k):
+        self.on_frame(flags[j], bodies[j], sizes[j])
     return True
 
 
@@ -95,5 +140,6 @@ def install():
     Pattern.run_passes = pattern_run_passes
     Sub.run_passes = sub_run_passes
     Connection.on_data_run = connection_on_data_run
+    Connection.on_box_run = connection_on_box_run
     Session.on_data_run = session_on_data_run
     FrameQueue.push_run = queue_push_run

@@ -60,7 +60,8 @@ class PyNaclCrypto:
         if _lib is not None and len(nonce) == 24 and len(k) == 32:
             n = len(msg)
             c = _ffi.new("unsigned char[]", n + _MAC)
-            if _lib.crypto_box_easy_afternm(c, _ffi.from_buffer(msg), n, _bytes(nonce), _bytes(k)) != 0:
+            if _lib.crypto_box_easy_afternm(c, _ffi.from_buffer(msg), n, nonce if type(nonce) is bytes else bytes(nonce),
+                                            k if type(k) is bytes else bytes(k)) != 0:
                 raise ValueError("box failed")
             return _ffi.buffer(c, n + _MAC)[:]
         try:
@@ -74,7 +75,9 @@ class PyNaclCrypto:
             if n < 0:
                 raise ValueError("message forged or corrupt")
             m = _ffi.new("unsigned char[]", n or 1)
-            if _lib.crypto_box_open_easy_afternm(m, _ffi.from_buffer(box), n + _MAC, _bytes(nonce), _bytes(k)) != 0:
+            if _lib.crypto_box_open_easy_afternm(m, _ffi.from_buffer(box), n + _MAC,
+                                                 nonce if type(nonce) is bytes else bytes(nonce),
+                                                 k if type(k) is bytes else bytes(k)) != 0:
                 raise ValueError("message forged or corrupt")
             return _ffi.buffer(m, n)[:]
         try:

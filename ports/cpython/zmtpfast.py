@@ -52,6 +52,7 @@ def scan(dec, data, pos: int, end: int) -> int:
     sink = dec.sink
     on_frame = sink.on_frame
     on_data_run = getattr(sink, "on_data_run", None)
+    on_box_run = getattr(sink, "on_box_run", None)
     mv = memoryview(data)
     while end - pos >= 2:
         k = _lib.zf_scan(src + pos, end - pos, dec.limit, dec.command_limit, out, _BATCH, used)
@@ -62,9 +63,14 @@ def scan(dec, data, pos: int, end: int) -> int:
         flags = v[0::3]
         sizes = v[2::3]
         bodies = [bytes(m[o : o + s]) for o, s in zip(v[1::3], sizes)]
-        # data frames only (no COMMAND bit): the whole run in one call, when
-        # the sink takes it; else frame by frame, as FrameDecoder.feed would
-        if on_data_run is None or max(flags) & 4 or not on_data_run(flags, bodies, sizes):
+        # data frames only (no COMMAND bit), or boxes to open (CURVE's MESSAGE
+        # commands): the whole run in one call, when the sink takes it; else
+        # frame by frame, as FrameDecoder.feed would
+        if max(flags) & 4:
+            taken = on_box_run is not None and on_box_run(flags, bodies, sizes)
+        else:
+            taken = on_data_run is not None and on_data_run(flags, bodies, sizes)
+        if not taken:
             for f, b, s in zip(flags, bodies, sizes):
                 on_frame(f, b, s)
         pos += used[0]
