@@ -301,12 +301,20 @@ class Session(Pipe):
         k = len(ends)
         while h < k and ends[h] <= w:
             h += 1
-        if h == k:
-            if k:
-                ends.clear()
-            h = 0
-        elif h > 64 and h > k >> 1:
-            del ends[:h]  # now and then: a slice object on MicroPython
+        if h == k and k or h > 64 and h > k >> 1:
+            # all written: empty the list; or now and then, drop what was written
+            # (a slice object on MicroPython). Out of heap (MicroPython's clear()
+            # reallocates), the entries stay behind the head until the next time:
+            # the bytes went out, so the send that wrote them must not fail
+            try:
+                if h == k:
+                    ends.clear()
+                else:
+                    del ends[:h]
+                h = 0
+            except MemoryError:
+                pass
+        elif h == k:
             h = 0
         self.head = h
         q = self.outq

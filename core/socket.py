@@ -262,14 +262,16 @@ class Socket:
             # load-balancing socket (PUSH, DEALER) that has its connection
             ctx = self.ctx
             with ctx.mutex:
+                if ctx.io_thread is None:
+                    # cooperative: I/O progresses (accept, other peers), once per ms,
+                    # as below; before the message is queued, so that running out
+                    # of heap in it raises from a send that queued nothing
+                    now = ticks_ms()
+                    if now != ctx.coop_turn:
+                        ctx.coop_turn = now
+                        ctx.poll_nowait()
                 if out is pat.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
                     self.stats["sent"] += 1
-                    if ctx.io_thread is None:
-                        # cooperative: I/O progresses (accept, other peers), once per ms, as below
-                        now = ticks_ms()
-                        if now != ctx.coop_turn:
-                            ctx.coop_turn = now
-                            ctx.poll_nowait()
                     return None if copy else self.tracker_for(data, track)
         if isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
