@@ -55,3 +55,24 @@ def test_throughput_plot_against_message_size(tmp_path):
     assert run.plot_throughput(results, str(png))
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+
+
+def test_instruction_counts_run(tmp_path):
+    """benchmarks/instructions.py end to end, small: both libraries give a
+    positive count per message for a PUSH end."""
+    import os
+    import re
+    import shutil
+    import subprocess
+
+    from support import ROOT
+
+    pytest.importorskip("zmq")
+    if shutil.which("valgrind") is None:
+        pytest.skip("valgrind is not installed (Debian: valgrind)")
+    r = subprocess.run([sys.executable, os.path.join(ROOT, "benchmarks", "instructions.py"), "--only", "push",
+                        "--scale", "10"], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stdout + r.stderr
+    got = dict(re.findall(r"^push\s+(\w+)\s+([\d.]+)k$", r.stdout, re.M))
+    assert set(got) == {"edgezmq", "pyzmq"}, r.stdout
+    assert all(float(v) > 0.5 for v in got.values()), r.stdout
