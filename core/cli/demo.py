@@ -85,21 +85,32 @@ def main(argv: list[str]) -> int:
             return 1
     from . import bundle as builder
 
-    started = time.monotonic()
     tmp = tempfile.mkdtemp(prefix="edgezmq-demo-")
     demo = SerialDemo(mp, a) if not a.tcp else TcpDemo(mp, a)
-    ok = False
-    try:
+
+    def run() -> bool:
         builder.build(tmp, mpy=builder.find_mpy_cross() is not None)
         say("demo:", "device bundle built in %s" % tmp)
-        ok = demo.run(zmq, tmp)
+        return demo.run(zmq, tmp)
+
+    return run_reported(demo, run, lambda: shutil.rmtree(tmp, ignore_errors=True))
+
+
+def run_reported(demo, run, cleanup=None) -> int:
+    """Run a demo, say how it ended and how long it took (a failure is
+    reported, never a traceback); -> the exit status."""
+    started = time.monotonic()
+    ok = False
+    try:
+        ok = run()
     except DemoFailed as e:
         say("demo:", "FAILED: %s" % e)
     except Exception as e:  # noqa: BLE001 - report and fail
         say("demo:", "FAILED: %s: %s" % (type(e).__name__, e))
     finally:
         demo.close()
-        shutil.rmtree(tmp, ignore_errors=True)
+        if cleanup is not None:
+            cleanup()
     say("demo:", "%s in %.1f s" % ("OK" if ok else "FAILED", time.monotonic() - started))
     return 0 if ok else 1
 

@@ -17,7 +17,7 @@ import os  # port-ok: CPython-only front end
 import sys
 import time
 
-from .demo import DEVICE_SECONDS, SerialDemo, device_script
+from .demo import DEVICE_SECONDS, SerialDemo, device_script, run_reported
 from .demo_desktop import DemoFailed, say
 from .pty_cable import PtyCable
 from .qemu_board import QemuBoard, qemu_binary
@@ -131,16 +131,5 @@ def main(a: argparse.Namespace) -> int:
         print("edgezmq demo --device qemu-m3: the emulated board has no network; its link is the serial line "
               "(leave out --tcp)", file=sys.stderr)
         return 1
-    started = time.monotonic()
     demo = QemuDemo(a, firmware)
-    ok = False
-    try:
-        ok = demo.run(zmq, None)
-    except DemoFailed as e:
-        say("demo:", "FAILED: %s" % e)
-    except Exception as e:  # noqa: BLE001 - report and fail
-        say("demo:", "FAILED: %s: %s" % (type(e).__name__, e))
-    finally:
-        demo.close()
-    say("demo:", "%s in %.1f s" % ("OK" if ok else "FAILED", time.monotonic() - started))
-    return 0 if ok else 1
+    return run_reported(demo, lambda: demo.run(zmq, None))
