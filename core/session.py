@@ -247,7 +247,9 @@ class Session(Pipe):
             return False
         total = conn.send_frame(data, 0)
         ends.append(self.written + total)
-        self.engine.output_queued(total)
+        e = self.engine
+        if not e.dirty or total >= e.ctx.batch:  # (else the batch it joins is already queued)
+            e.output_queued(total)
         return True
 
     def _send(self, conn, data, more, write=True):
