@@ -133,13 +133,14 @@ def oom_device(request):
     ctx.destroy(linger=0)
 
 
-def peer(ctx, kind, ep, **opts):
+def peer(ctx, kind, ep, bind=False, **opts):
+    """A pyzmq socket that connects to (or binds) ep, with the test's timeouts."""
     s = ctx.socket(kind)
     s.linger = 0
     s.rcvtimeo = s.sndtimeo = int(T * 1000)
     for k, v in opts.items():
         setattr(s, k, v)
-    s.connect(ep)
+    (s.bind if bind else s.connect)(ep)
     return s
 
 
@@ -352,10 +353,7 @@ def test_redial(oom_device):
     back it dials again and what was sent meanwhile is delivered."""
     ctx = oom_device.ctx
     ep = "tcp://127.0.0.1:%d" % free_port()
-    sink = ctx.socket(zmq.PULL)
-    sink.linger = 0
-    sink.rcvtimeo = int(T * 1000)
-    sink.bind(ep)
+    sink = peer(ctx, zmq.PULL, ep, bind=True)
     dev = oom_device(0, ep)
     dev.say("push p0")
     dev.expect("PUSHED")
@@ -369,10 +367,7 @@ def test_redial(oom_device):
     assert st["push_engines"] == 0 and st["push"]["disconnects"] == 1, st
     dev.say("push p1")  # waits in the socket for the next connection
     dev.expect("PUSHED")
-    sink = ctx.socket(zmq.PULL)
-    sink.linger = 0
-    sink.rcvtimeo = int(T * 1000)
-    sink.bind(ep)
+    sink = peer(ctx, zmq.PULL, ep, bind=True)
     assert sink.recv() == b"p1"
     sink.close()
     dev.finish()
@@ -387,10 +382,7 @@ def test_send(oom_device, size):
     goes on and the messages that follow arrive intact."""
     ctx = oom_device.ctx
     ep = "tcp://127.0.0.1:%d" % free_port()
-    sink = ctx.socket(zmq.PULL)
-    sink.linger = 0
-    sink.rcvtimeo = int(T * 1000)
-    sink.bind(ep)
+    sink = peer(ctx, zmq.PULL, ep, bind=True)
     dev = oom_device(0, ep)
     dev.say("push p0")
     dev.expect("PUSHED")

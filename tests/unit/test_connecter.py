@@ -5,15 +5,12 @@ and a Listener accepting fake streams."""
 import errno
 
 import pytest
-from edgezmq import reactor as reactor_mod
 from edgezmq.endpoint import parse
-from edgezmq.transports import stream as stream_mod
 from edgezmq.transports.listener import Listener
 from port_kit import (
     AGAIN,
     PEER_GREETING,
     C,
-    Clock,
     FakeStream,
     MonitorLog,
     data_frames,
@@ -27,14 +24,6 @@ ADDR = "tcp://10.0.0.1:5555"
 
 def refused():
     return OSError(errno.ECONNREFUSED, "connection refused")
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(stream_mod, "ticks_ms", c)
-    monkeypatch.setattr(reactor_mod, "ticks_ms", c)
-    return c
 
 
 class Dialer:

@@ -6,14 +6,12 @@ its timers (handshake deadline, heartbeats) run on the test's clock."""
 import errno
 
 import pytest
-from edgezmq import reactor as reactor_mod
 from edgezmq.transports import stream as stream_mod
 from edgezmq.transports.stream import Engine
 from port_kit import (
     AGAIN,
     PEER_GREETING,
     C,
-    Clock,
     FakeStream,
     MonitorLog,
     data_frames,
@@ -24,14 +22,6 @@ from port_kit import (
 )
 
 PEER = {C.PULL: b"PUSH", C.PUSH: b"PULL", C.DEALER: b"DEALER", C.PAIR: b"PAIR", C.SUB: b"PUB"}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(stream_mod, "ticks_ms", c)
-    monkeypatch.setattr(reactor_mod, "ticks_ms", c)
-    return c
 
 
 class Rig:

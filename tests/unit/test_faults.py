@@ -7,22 +7,12 @@ dials again once it has some. Any other exception (a bug) closes that
 connection too, and is logged. (The same places under a real
 out-of-memory, micropython.heap_lock(), are tests/micropython/test_oom_micropython.py.)"""
 import pytest
-from edgezmq import reactor as reactor_mod
 from edgezmq.endpoint import parse
-from edgezmq.transports import stream as stream_mod
 from edgezmq.transports.listener import Listener
 from edgezmq.transports.stream import Engine
-from port_kit import PEER_GREETING, C, Clock, FakeStream, MonitorLog, make_context, msg, ready_cmd
+from port_kit import PEER_GREETING, C, FakeStream, MonitorLog, make_context, msg, ready_cmd
 
 ADDR = "tcp://10.0.0.1:5555"
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    c = Clock()
-    monkeypatch.setattr(stream_mod, "ticks_ms", c)
-    monkeypatch.setattr(reactor_mod, "ticks_ms", c)
-    return c
 
 
 class Server:
