@@ -306,3 +306,6 @@ def install_cpython(cls):
     # a class without one has its attribute reads specialised (CPython 3.11+)
     if "__getattr__" in cls.__dict__:
         del cls.__getattr__
+    from . import hotattrs  # port-ok: CPython only
+
+    hotattrs.install(cls)  # terminated_flag: an instance attribute

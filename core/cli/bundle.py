@@ -19,7 +19,7 @@ import sys
 
 # CPython-only front ends that a device never imports
 CORE_SKIP = {"__main__.py", "auth.py", "curve_keygen.py", "_future.py", "error.py", "enums.py", "tracker.py",
-             "runs.py", "shadow.py"}
+             "runs.py", "shadow.py", "hotattrs.py"}
 # CPython-only subpackages of the package (this CLI among them), and the
 # ports package where a wheel installs it (edgezmq/ports/)
 CORE_SKIP_DIRS = {"cli", "auth", "ports"}

@@ -65,12 +65,16 @@ def test_defaults_are_libzmqs(name):
 
 
 def test_defaults_live_on_the_class_until_set():
-    """A socket stores only what it changes (each attribute costs heap on a device)."""
+    """A socket stores only what it changes (each attribute costs heap on a
+    device); CPython copies the two the per-message paths read (core/hotattrs.py)."""
+    hot = {"sndhwm": 1000, "rcvhwm": 1000}
     o = opts()
-    assert vars(o) == {"socket_type": C.REQ}
+    assert vars(o) == {"socket_type": C.REQ, **hot}
     o.set(num("linger"), 0)
-    assert vars(o) == {"socket_type": C.REQ, "linger": 0}
+    assert vars(o) == {"socket_type": C.REQ, **hot, "linger": 0}
     assert Options.linger == -1 and opts().linger == -1
+    o.set(num("sndhwm"), 5)
+    assert o.sndhwm == 5 and Options.sndhwm == 1000 and opts().sndhwm == 1000
 
 
 def test_values_are_stored_under_the_pyzmq_attribute_name():
