@@ -261,7 +261,9 @@ class Socket:
             # the fast path: a one-frame message to the only peer of a
             # load-balancing socket (PUSH, DEALER) that has its connection
             ctx = self.ctx
-            with ctx.mutex:
+            mutex = ctx.mutex
+            mutex.acquire()  # (not `with`: on CPython that makes two bound methods a call)
+            try:
                 if ctx.io_thread is None:
                     # cooperative: I/O progresses (accept, other peers), once per ms,
                     # as below; before the message is queued, so that running out
@@ -273,6 +275,8 @@ class Socket:
                 if out is pat.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
                     self.stats["sent"] += 1
                     return None if copy else self.tracker_for(data, track)
+            finally:
+                mutex.release()
         if isinstance(data, str):
             raise TypeError("unicode not allowed, use send_string")
         if not isinstance(data, _BUFFER_TYPES):
@@ -380,7 +384,9 @@ class Socket:
             # fair-queueing socket (PULL, DEALER, SUB), no multipart under way
             q = inp.inq
             ctx = self.ctx
-            with ctx.mutex:
+            mutex = ctx.mutex
+            mutex.acquire()  # (as in send)
+            try:
                 # (a pipe detached meanwhile still holds this socket's messages)
                 if q.msgs and not self.closed and not ctx.terminated_flag:
                     i = q.head  # (FrameQueue.pop, written out: the hot path's one call less)
@@ -408,6 +414,8 @@ class Socket:
                     data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
                     ctx.pool.give(buf)
                     return data
+            finally:
+                mutex.release()
         buf, n, more = self._recv_frame(flags)
         if type(buf) is bytes and len(buf) == n:
             data = buf
