@@ -101,31 +101,41 @@ def queue_push_run(self, flags, bodies, sizes):
     while self.count + k > len(self.bufs):
         self._grow()
     bufs = self.bufs
-    lens = self.lens
-    more = self.more
     cap = len(bufs)
     i = self.head + self.count
     if i >= cap:
         i -= cap
-    msgs = self.msgs
-    partial = self.partial
-    for j in range(k):
-        bufs[i] = bodies[j]
-        lens[i] = sizes[j]
-        if flags[j] & 1:
-            more[i] = 1
-            partial += 1
-        else:
-            more[i] = 0
-            partial = 0
-            msgs += 1
-        i += 1
-        if i == cap:
-            i = 0
-    self.count += k
-    self.msgs = msgs
-    self.partial = partial
-    if msgs and not self.listed and self.ready is not None:
+    if i + k <= cap and 1 not in flags and 3 not in flags:
+        # one-frame messages into one stretch of the ring: three slice
+        # assignments, no bytecode per frame (flags 0 or 2: MORE is clear)
+        bufs[i : i + k] = bodies
+        self.lens[i : i + k] = sizes
+        self.more[i : i + k] = bytes(k)
+        self.count += k
+        self.msgs += k
+        self.partial = 0
+    else:
+        lens = self.lens
+        more = self.more
+        msgs = self.msgs
+        partial = self.partial
+        for j in range(k):
+            bufs[i] = bodies[j]
+            lens[i] = sizes[j]
+            if flags[j] & 1:
+                more[i] = 1
+                partial += 1
+            else:
+                more[i] = 0
+                partial = 0
+                msgs += 1
+            i += 1
+            if i == cap:
+                i = 0
+        self.count += k
+        self.msgs = msgs
+        self.partial = partial
+    if self.msgs and not self.listed and self.ready is not None:
         self.listed = True
         self.ready.append(self.owner)
 

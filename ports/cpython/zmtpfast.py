@@ -20,6 +20,7 @@ import os
 _lib = None
 _ffi = None
 _BATCH = 512  # frames per C call
+_SMALL = 4096  # mean body size up to which a run is copied once and sliced (two copies)
 active = False  # the C versions are installed
 
 
@@ -29,7 +30,7 @@ def load(path: str | None = None) -> bool:
     from edgezmq.ports.cpython import _cffi_ext
 
     mod = _cffi_ext.load("_zmtpfast", path)
-    if mod is None:
+    if mod is None or not hasattr(mod.lib, "zf_frames"):  # (a build older than this file)
         return False
     _lib, _ffi = mod.lib, mod.ffi
     return True
@@ -46,7 +47,7 @@ def scan(dec, data, pos: int, end: int) -> int:
         return pos  # the decoder puts short frames in pool slots: its own loop does that
     bufs = dec.__dict__.get("_zf")
     if bufs is None:  # per decoder: cffi releases the GIL, so buffers are not shared
-        bufs = dec._zf = (_ffi.new("long long[]", 3 * _BATCH), _ffi.new("size_t *"))
+        bufs = dec._zf = (_ffi.new("long long[]", 4 * _BATCH), _ffi.new("size_t *"))
     out, used = bufs
     src = _ffi.from_buffer(data)
     sink = dec.sink
@@ -55,14 +56,21 @@ def scan(dec, data, pos: int, end: int) -> int:
     on_box_run = getattr(sink, "on_box_run", None)
     mv = memoryview(data)
     while end - pos >= 2:
-        k = _lib.zf_scan(src + pos, end - pos, dec.limit, dec.command_limit, out, _BATCH, used)
+        k = _lib.zf_frames(src + pos, end - pos, dec.limit, dec.command_limit, out, _BATCH, used)
         if k == 0:
             break
-        v = _ffi.unpack(out, 3 * k)
-        m = mv[pos:]
-        flags = v[0::3]
-        sizes = v[2::3]
-        bodies = [bytes(m[o : o + s]) for o, s in zip(v[1::3], sizes)]
+        n = used[0]
+        v = _ffi.unpack(out, 4 * k)  # flags, start, end, size of each frame
+        flags = v[0::4]
+        sizes = v[3::4]
+        if n <= _SMALL * k:
+            # small frames: the run copied once, each body sliced out of it in C
+            # (map over slices: no bytecode per frame)
+            run = bytes(mv[pos : pos + n])
+            bodies = list(map(run.__getitem__, map(slice, v[1::4], v[2::4])))
+        else:  # big ones: each copied once, straight from the buffer
+            m = mv[pos:]
+            bodies = [bytes(m[o:e]) for o, e in zip(v[1::4], v[2::4])]
         # data frames only (no COMMAND bit), or boxes to open (CURVE's MESSAGE
         # commands): the whole run in one call, when the sink takes it; else
         # frame by frame, as FrameDecoder.feed would
@@ -73,7 +81,7 @@ def scan(dec, data, pos: int, end: int) -> int:
         if not taken:
             for f, b, s in zip(flags, bodies, sizes):
                 on_frame(f, b, s)
-        pos += used[0]
+        pos += n
         if k < _BATCH:
             break
     return pos
