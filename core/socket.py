@@ -259,7 +259,8 @@ class Socket:
         out = pat.fast_out
         if out is not None and not flags and type(data) is bytes and not self.sending_more:
             # the fast path: a one-frame message to the only peer of a
-            # load-balancing socket (PUSH, DEALER) that has its connection
+            # load-balancing socket (PUSH, DEALER) that has its connection,
+            # or to a PUB's subscribers (fast_out is the Pub itself)
             ctx = self.ctx
             mutex = ctx.mutex
             mutex.acquire()  # (not `with`: on CPython that makes two bound methods a call)

@@ -10,7 +10,7 @@ class Pattern:
 
     lb_fast = False  # load-balancing types: the socket's send fast path may use fast_out
     fq_fast = False  # fair-queueing types: the socket's recv fast path may use fast_in
-    fast_out = None  # the only pipe, when lb_fast and it takes fast_send (Socket.send)
+    fast_out = None  # the only pipe, when lb_fast and it takes fast_send (Socket.send); a Pub itself
     fast_in = None  # the only pipe, when fq_fast and it is a stream session (Socket.recv)
     plain_in = True  # on_pipe_frame only queues the frame (a session then queues it itself)
 

@@ -85,6 +85,7 @@ class Pub(Pattern):
         super().__init__(sock)
         self.targets = []  # the subscribers of the multipart message being sent (reused)
         self.in_msg = False
+        self.fast_out = self  # Socket.send's fast path hands one-frame messages to fast_send
 
     def attach(self, pipe):
         pipe.subs = Topics()
@@ -138,19 +139,27 @@ class Pub(Pattern):
     def _repeated(self, topic):
         """A subscriber subscribed again to a topic it has."""
 
+    def fast_send(self, data):
+        """A one-frame message to every subscriber of its topic (no list to
+        keep: nothing allocated), from send_frame or Socket.send's fast path.
+        -> True: a PUB never waits (at SNDHWM it drops)."""
+        for p in self.pipes:
+            if p.active:
+                subs = p.subs
+                if b"" in subs.counts or subs.match(data):  # (everything: no call)
+                    if p.fast_ok and p.fast_send(data):
+                        continue  # written to its connection's batch
+                    if p.can_send():
+                        p.write(data, 0)
+                    else:
+                        self.dropped += 1  # SNDHWM reached: PUB drops
+        return True
+
     def send_frame(self, data, more):
         targets = self.targets
         if not self.in_msg:  # the first frame picks the subscribers
-            if not more:  # a one-frame message: no list to keep (nothing allocated)
-                for p in self.pipes:
-                    if p.active and p.subs.match(data):
-                        if p.fast_ok and p.fast_send(data):
-                            continue  # written to its connection's batch
-                        if p.can_send():
-                            p.write(data, 0)
-                        else:
-                            self.dropped += 1  # SNDHWM reached: PUB drops
-                return True
+            if not more:
+                return self.fast_send(data)
             for p in self.pipes:
                 if p.active and p.subs.match(data):
                     if p.can_send():
