@@ -198,7 +198,9 @@ class Session(Pipe):
         e = self.engine
         if e is not None and not self.conflate:
             hwm = self.sock.options.rcvhwm
-            e.pause_reading(hwm > 0 and self.inq.msgs >= hwm)
+            paused = hwm > 0 and self.inq.msgs >= hwm
+            if paused == e.reading:  # a change (the call only then: twice per read)
+                e.pause_reading(paused)
 
     def can_send(self):
         if not self.active:
