@@ -131,7 +131,7 @@ class Reactor:
 
         unlock/relock let a threaded owner release its lock while blocked.
         """
-        timeout = self._next_timeout(timeout_ms)
+        timeout = self._next_timeout(timeout_ms) if self.timers else timeout_ms
         if unlock is not None and timeout != 0:
             unlock()
             try:
@@ -152,7 +152,8 @@ class Reactor:
                 except Exception as x:
                     if not self.fault(handler, x):
                         raise
-        self._run_timers()
+        if self.timers:  # (no call on a turn without timers: a request-reply's)
+            self._run_timers()
         d = self.deferred
         if d:
             k = len(d)

@@ -285,10 +285,11 @@ class Socket:
                 data = memoryview(data)
             except TypeError:
                 raise TypeError("expected bytes-like data, got %r" % type(data).__name__) from None
-        self._check_open()
         more = 1 if flags & C.SNDMORE else 0
         ctx = self.ctx
-        with ctx.mutex:
+        mutex = ctx.mutex
+        mutex.acquire()  # (as in the fast path; _check_open under the lock decides)
+        try:
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and not self.sending_more:
@@ -316,6 +317,8 @@ class Socket:
                 if pattern.send_frame(data, more):
                     self._sent(more)
                     return None if copy else self.tracker_for(data, track)
+        finally:
+            mutex.release()
 
     def _sent(self, more):
         if more or self.sending_more:  # (only when it changes: the first set takes heap, and the frame is queued)
@@ -339,9 +342,10 @@ class Socket:
 
     # -- receiving ------------------------------------------------------------
     def _recv_frame(self, flags):
-        self._check_open()
         ctx = self.ctx
-        with ctx.mutex:
+        mutex = ctx.mutex
+        mutex.acquire()  # (as in send)
+        try:
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and self.options.conflate and not self.rcvmore:
@@ -376,6 +380,8 @@ class Socket:
             if not more:
                 self.stats["received"] += 1
             return got
+        finally:
+            mutex.release()
 
     def recv(self, flags=0, copy=True, track=False):
         pat = self.pattern
