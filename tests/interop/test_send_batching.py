@@ -33,7 +33,7 @@ def test_an_idle_sender_delivers_a_single_message(ez, peer):
 
 def test_a_burst_arrives_whole_and_in_order_while_the_sender_sleeps(ez, peer):
     push, rp = _connected_push(ez, peer, sndhwm=0)
-    n = 1500  # ~ 6 batches of 16 KiB and a tail
+    n = 6000  # ~ 6 batches of 64 KiB (CPython's batch_bytes) and a tail
     for i in range(n):
         push.send(b"%06d" % i + b"x" * 58)
     time.sleep(0.05)  # the sender calls nothing: the tail must still go out
