@@ -34,7 +34,7 @@ from .._compat import const, ticks_diff
 from ..errors import ProtocolError
 from ..security.mechanism import MechanismConfig
 from . import greeting
-from .frames import FLAG_COMMAND, FLAG_MORE, FrameDecoder, header
+from .frames import FLAG_COMMAND, FLAG_LONG, FLAG_MORE, FrameDecoder, header
 
 GREETING = const(0)
 HANDSHAKE = const(1)
@@ -378,8 +378,9 @@ class Connection:
             if n < 256:  # the header byte by byte: no bytes object per frame
                 tx.append(more & FLAG_MORE)
                 tx.append(n)
-            else:
-                tx += header(more & FLAG_MORE, n)
+            else:  # (written out: no call to header() per frame)
+                tx.append((more & FLAG_MORE) | FLAG_LONG)
+                tx += n.to_bytes(8, "big")
             tx += data
         except MemoryError:
             tx[k:] = b""  # (a bytearray slice assignment allocates nothing)
