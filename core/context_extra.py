@@ -40,7 +40,7 @@ def wait_threaded(self, timeout_ms):
 
 def poll_once(self, timeout_ms):
     """Run one reactor turn as the leader, with the lock released while blocked."""
-    if self.flush_dirty():
+    if self.dirty and self.flush_dirty():
         timeout_ms = 0  # the caller may be waiting for exactly that (SNDHWM)
     self.polling = True
     try:

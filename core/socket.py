@@ -278,13 +278,14 @@ class Socket:
                     return None if copy else self.tracker_for(data, track)
             finally:
                 mutex.release()
-        if isinstance(data, str):
-            raise TypeError("unicode not allowed, use send_string")
-        if not isinstance(data, _BUFFER_TYPES):
-            try:
-                data = memoryview(data)
-            except TypeError:
-                raise TypeError("expected bytes-like data, got %r" % type(data).__name__) from None
+        if type(data) is not bytes:  # (the usual case: no isinstance calls)
+            if isinstance(data, str):
+                raise TypeError("unicode not allowed, use send_string")
+            if not isinstance(data, _BUFFER_TYPES):
+                try:
+                    data = memoryview(data)
+                except TypeError:
+                    raise TypeError("expected bytes-like data, got %r" % type(data).__name__) from None
         more = 1 if flags & C.SNDMORE else 0
         ctx = self.ctx
         mutex = ctx.mutex

@@ -255,7 +255,9 @@ class Engine:
         if not out and self.origin is None and self.sock.closed:
             self.close(None)  # a lingering connection has flushed
             return
-        self._watch_writable(len(out) > 0)
+        want = len(out) > 0
+        if want != self._want_w:  # (a call only on a change: every write asks)
+            self._watch_writable(want)
 
     def _watch_writable(self, want):
         if want != self._want_w:
