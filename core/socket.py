@@ -262,9 +262,7 @@ class Socket:
             # load-balancing socket (PUSH, DEALER) that has its connection,
             # or to a PUB's subscribers (fast_out is the Pub itself)
             ctx = self.ctx
-            mutex = ctx.mutex
-            mutex.acquire()  # (not `with`: on CPython that makes two bound methods a call)
-            try:
+            with ctx.mutex:  # (`with`: no KeyboardInterrupt between taking the lock and the block)
                 if ctx.io_thread is None:
                     # cooperative: I/O progresses (accept, other peers), once per ms,
                     # as below; before the message is queued, so that running out
@@ -276,8 +274,6 @@ class Socket:
                 if out is pat.fast_out and not self.closed and not ctx.terminated_flag and out.fast_send(data):
                     self.stats["sent"] += 1
                     return None if copy else self.tracker_for(data, track)
-            finally:
-                mutex.release()
         if type(data) is not bytes:  # (the usual case: no isinstance calls)
             if isinstance(data, str):
                 raise TypeError("unicode not allowed, use send_string")
@@ -288,9 +284,7 @@ class Socket:
                     raise TypeError("expected bytes-like data, got %r" % type(data).__name__) from None
         more = 1 if flags & C.SNDMORE else 0
         ctx = self.ctx
-        mutex = ctx.mutex
-        mutex.acquire()  # (as in the fast path; _check_open under the lock decides)
-        try:
+        with ctx.mutex:  # (_check_open under the lock decides)
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and not self.sending_more:
@@ -318,8 +312,6 @@ class Socket:
                 if pattern.send_frame(data, more):
                     self._sent(more)
                     return None if copy else self.tracker_for(data, track)
-        finally:
-            mutex.release()
 
     def _sent(self, more):
         if more or self.sending_more:  # (only when it changes: the first set takes heap, and the frame is queued)
@@ -344,9 +336,7 @@ class Socket:
     # -- receiving ------------------------------------------------------------
     def _recv_frame(self, flags):
         ctx = self.ctx
-        mutex = ctx.mutex
-        mutex.acquire()  # (as in send)
-        try:
+        with ctx.mutex:
             self._check_open()
             pattern = self.pattern
             if ctx.io_thread is None and self.options.conflate and not self.rcvmore:
@@ -381,8 +371,6 @@ class Socket:
             if not more:
                 self.stats["received"] += 1
             return got
-        finally:
-            mutex.release()
 
     def recv(self, flags=0, copy=True, track=False):
         pat = self.pattern
@@ -392,9 +380,7 @@ class Socket:
             # fair-queueing socket (PULL, DEALER, SUB), no multipart under way
             q = inp.inq
             ctx = self.ctx
-            mutex = ctx.mutex
-            mutex.acquire()  # (as in send)
-            try:
+            with ctx.mutex:
                 # (a pipe detached meanwhile still holds this socket's messages)
                 if q.msgs and not self.closed and not ctx.terminated_flag:
                     i = q.head  # (FrameQueue.pop, written out: the hot path's one call less)
@@ -422,8 +408,6 @@ class Socket:
                     data = bytes(memoryview(buf)[:n]) if len(buf) != n else bytes(buf)
                     ctx.pool.give(buf)
                     return data
-            finally:
-                mutex.release()
         buf, n, more = self._recv_frame(flags)
         if type(buf) is bytes and len(buf) == n:
             data = buf

@@ -122,19 +122,14 @@ class Poller:
 
 class _NoLock:
     """The condition the core asks for. No threads here: the core only enters
-    it (`with ctx.lock`, or acquire and release); wait/notify belong to the
-    I/O thread a port without threads never starts."""
+    it (`with ctx.lock`); wait/notify belong to the I/O thread a port without
+    threads never starts."""
 
     def __enter__(self):
         return self
 
     def __exit__(self, t, v, tb):  # not *a: that packs a tuple on every `with`
         return False
-
-    def acquire(self):  # the send/recv fast paths' (no `with` there: cheaper on CPython)
-        return True
-
-    release = acquire
 
 
 _NOLOCK = _NoLock()

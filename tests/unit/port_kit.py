@@ -228,12 +228,6 @@ class _NoLock:
     def __exit__(self, *a):
         return False
 
-    def acquire(self):
-        return True
-
-    def release(self):
-        pass
-
     def notify_all(self):
         pass
 
