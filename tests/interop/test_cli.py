@@ -28,8 +28,25 @@ def edgezmq(*args, stdin=None, env=None):
 
 
 def start(*args):
+    # faulthandler: a command that hangs can be made to print every thread's stack (stacks_of)
+    env = dict(os.environ, PYTHONFAULTHANDLER="1")
     return subprocess.Popen([sys.executable, "-m", "edgezmq", *args], stdin=subprocess.DEVNULL,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def exit_code(proc):
+    """proc's exit code within WAIT seconds; a command still running then fails
+    the test with its threads' stacks (SIGABRT: faulthandler prints them)."""
+    try:
+        return proc.wait(WAIT)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        try:
+            _, err = proc.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            _, err = proc.communicate()
+        pytest.fail("still running after %d s:\n%s" % (WAIT, err.decode(errors="replace")[-8000:]))
 
 
 def in_thread(fn):
@@ -163,7 +180,7 @@ def test_sub_interrupted_exits_130(pz):
     try:
         assert proc.stdout.readline() == b"tick\n"  # running, and subscribed
         proc.send_signal(signal.SIGINT)
-        assert proc.wait(WAIT) == 130
+        assert exit_code(proc) == 130
     finally:
         done.set()
         joined()
