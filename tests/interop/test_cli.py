@@ -27,10 +27,17 @@ def edgezmq(*args, stdin=None, env=None):
                           timeout=WAIT, env=env)
 
 
+# `python -m edgezmq`, with Python's own SIGINT handler: the test runner may
+# ignore SIGINT (a shell's background job does) and a child inherits that, so
+# Ctrl-C would never reach the command as KeyboardInterrupt
+_MAIN_WITH_SIGINT = ("import runpy, signal; signal.signal(signal.SIGINT, signal.default_int_handler); "
+                     "runpy.run_module('edgezmq', run_name='__main__', alter_sys=True)")
+
+
 def start(*args):
-    # faulthandler: a command that hangs can be made to print every thread's stack (stacks_of)
+    # faulthandler: a command that hangs can be made to print every thread's stack (exit_code)
     env = dict(os.environ, PYTHONFAULTHANDLER="1")
-    return subprocess.Popen([sys.executable, "-m", "edgezmq", *args], stdin=subprocess.DEVNULL,
+    return subprocess.Popen([sys.executable, "-c", _MAIN_WITH_SIGINT, *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
 
 
