@@ -44,6 +44,9 @@ def connection_on_box_run(self, flags, bodies, sizes):
     k = len(bodies)
     i = 0
     try:
+        decode_run = getattr(self.mech, "decode_run", None)  # (a port's run in C)
+        if decode_run is not None:
+            i = decode_run(bodies, sizes, fl, bo, si)
         while i < k:
             buf = bodies[i]  # (a bytes object of exactly sizes[i] bytes)
             if buf[:8] != _MESSAGE:

@@ -15,6 +15,11 @@ CDEF = """
 long zf_frames(const unsigned char *buf, size_t n, long long limit, long long command_limit,
                long long *out, size_t max_frames, size_t *used);
 long zf_match(const unsigned char *data, size_t n, const unsigned char *table, size_t table_len);
+long zf_open_run(void *open_fn, const unsigned char *buf, const long long *sizes, long n_boxes,
+                 unsigned char *nonce, const unsigned char *k, unsigned long long *peer_nonce,
+                 unsigned char *out, long long *res);
+long zf_seal(void *box_fn, const unsigned char *data, size_t n, int flags, unsigned long long counter,
+             unsigned char *nonce, const unsigned char *k, unsigned char *out);
 """
 
 SOURCE = r"""
@@ -78,6 +83,84 @@ long zf_match(const unsigned char *data, size_t n, const unsigned char *table, s
         i += len;
     }
     return 0;
+}
+
+/* CURVE MESSAGE boxes (RFC 26), with libsodium's crypto_box_open_easy_afternm
+   and crypto_box_easy_afternm passed in as function pointers (pynacl's own
+   copy of libsodium: nothing to link against here). */
+typedef int (*zf_box_fn)(unsigned char *, const unsigned char *, unsigned long long,
+                         const unsigned char *, const unsigned char *);
+
+static unsigned long long zf_be64(const unsigned char *p)
+{
+    unsigned long long v = 0;
+    for (int i = 0; i < 8; i++) v = (v << 8) | p[i];
+    return v;
+}
+
+/* Open a run of MESSAGE command bodies, in order: box i is the sizes[i]
+   bytes after box i - 1 in buf. nonce: 24 bytes, the first 16 the peer's
+   direction prefix (the last 8 are set per box). *peer_nonce: the last short
+   nonce accepted, advanced per box opened. Box i's plaintext lands in out
+   (at most the run's size): res[4i] = its MORE flag, res[4i+1] and
+   res[4i+2] = the data's start and end in out, res[4i+3] = its size.
+   Stops before the first box that CurveMechanism.decode must see itself:
+   not a MESSAGE, under 33 bytes, a nonce not above *peer_nonce, a forged
+   box, or a boxed command (flags bit 1). -> boxes opened. */
+long zf_open_run(void *open_fn, const unsigned char *buf, const long long *sizes, long n_boxes,
+                 unsigned char *nonce, const unsigned char *k, unsigned long long *peer_nonce,
+                 unsigned char *out, long long *res)
+{
+    zf_box_fn open = (zf_box_fn)open_fn;
+    size_t pos = 0, o = 0;
+    long i;
+    for (i = 0; i < n_boxes; i++) {
+        const unsigned char *b = buf + pos;
+        size_t size = (size_t)sizes[i];
+        if (size < 33 || memcmp(b, "\x07MESSAGE", 8) != 0) break;
+        unsigned long long v = zf_be64(b + 8);
+        if (v <= *peer_nonce) break;
+        memcpy(nonce + 16, b + 8, 8);
+        if (open(out + o, b + 16, size - 16, nonce, k) != 0) break;
+        if (out[o] & 2) break;
+        size_t m = size - 32;  /* flags byte + data */
+        *peer_nonce = v;
+        res[4 * i] = out[o] & 1;
+        res[4 * i + 1] = (long long)(o + 1);
+        res[4 * i + 2] = (long long)(o + m);
+        res[4 * i + 3] = (long long)(m - 1);
+        o += m;
+        pos += size;
+    }
+    return i;
+}
+
+/* Seal flags (bits 0-1) + data[0:n] as one MESSAGE with short nonce counter,
+   and write the whole ZMTP frame to out: its header (flags 0, as libzmq
+   sends MESSAGE), "\x07MESSAGE", the nonce, the box. out holds 2n + 64
+   bytes: the plaintext is staged after the frame. nonce: 24 bytes, the
+   first 16 our direction's prefix. -> the frame's size, or -1. */
+long zf_seal(void *box_fn, const unsigned char *data, size_t n, int flags, unsigned long long counter,
+             unsigned char *nonce, const unsigned char *k, unsigned char *out)
+{
+    zf_box_fn box = (zf_box_fn)box_fn;
+    size_t body = 8 + 8 + 16 + 1 + n, h;
+    if (body < 256) {
+        out[0] = 0;
+        out[1] = (unsigned char)body;
+        h = 2;
+    } else {
+        out[0] = 2;
+        for (int i = 0; i < 8; i++) out[1 + i] = (unsigned char)((unsigned long long)body >> (56 - 8 * i));
+        h = 9;
+    }
+    unsigned char *plain = out + h + body;
+    memcpy(out + h, "\x07MESSAGE", 8);
+    for (int i = 0; i < 8; i++) out[h + 8 + i] = nonce[16 + i] = (unsigned char)(counter >> (56 - 8 * i));
+    plain[0] = (unsigned char)(flags & 3);
+    memcpy(plain + 1, data, n);
+    if (box(out + h + 16, plain, n + 1, nonce, k) != 0) return -1;
+    return (long)(h + body);
 }
 """
 

@@ -7,7 +7,9 @@
   frames; FrameDecoder's Python loop then handles only what the scanner
   leaves (a frame cut by the buffer's end, one over a limit, bad input);
 - subscription matching: a prefix test over a packed table when a
-  subscriber has many topics.
+  subscriber has many topics;
+- CURVE MESSAGE boxes: a received run opened, a sent frame sealed, in one
+  C call each (boxruns.py).
 
 Both give the same results as the pure-Python code they replace; when the
 extension is not built (ports/cpython/_zmtpfast_build.py), or EDGEZMQ_PURE=1,
@@ -109,13 +111,14 @@ def install(path: str | None = None) -> bool:
         return False
     from edgezmq import runs
     from edgezmq.patterns import pubsub
-    from edgezmq.ports.cpython import bigbodies
+    from edgezmq.ports.cpython import bigbodies, boxruns
     from edgezmq.zmtp import frames
 
     frames.install(scan_fn=scan)
     pubsub.install(match_fn=match)
     runs.install()  # the scanner hands runs of data frames over in one call
     bigbodies.install(_ffi)  # big bodies received into the bytes recv() returns
+    boxruns.install(_ffi, _lib)  # CURVE boxes opened a run at a time, sealed into the output
     active = True
     return True
 
@@ -124,10 +127,11 @@ def uninstall() -> None:
     """Back to the pure-Python versions (tests compare both)."""
     global active
     from edgezmq.patterns import pubsub
-    from edgezmq.ports.cpython import bigbodies
+    from edgezmq.ports.cpython import bigbodies, boxruns
     from edgezmq.zmtp import frames
 
     frames.install(scan_fn=None)
     pubsub.install(match_fn=None)
     bigbodies.uninstall()
+    boxruns.uninstall()
     active = False
