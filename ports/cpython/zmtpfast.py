@@ -23,6 +23,7 @@ _lib = None
 _ffi = None
 _BATCH = 512  # frames per C call
 _SMALL = 4096  # mean body size up to which a run is copied once and sliced (two copies)
+_MIN_SCAN = 512  # bytes under which the decoder's own loop is quicker (a reply or two: the call costs more)
 active = False  # the C versions are installed
 
 
@@ -45,8 +46,8 @@ def scan(dec, data, pos: int, end: int) -> int:
     (a fresh bytes body per frame), or a run of data frames to
     sink.on_data_run(flags, bodies, sizes) when the sink has it and takes
     them (-> True); the decoder's state is untouched."""
-    if dec.__dict__.get("pool") is not None:
-        return pos  # the decoder puts short frames in pool slots: its own loop does that
+    if end - pos < _MIN_SCAN or dec.__dict__.get("pool") is not None:
+        return pos  # a few frames, or a decoder that puts short frames in pool slots: its own loop
     bufs = dec.__dict__.get("_zf")
     if bufs is None:  # per decoder: cffi releases the GIL, so buffers are not shared
         bufs = dec._zf = (_ffi.new("long long[]", 4 * _BATCH), _ffi.new("size_t *"))
