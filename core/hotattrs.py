@@ -16,6 +16,7 @@ HOT = {
     "Options": ("sndhwm", "rcvhwm"),  # Session.fast_send, the recv fast path's RCVHWM test
     "Context": ("terminated_flag",),  # send()/recv() fast paths
     "Mechanism": ("wraps",),  # Connection.send_frame
+    "Pipe": ("fast_ok", "conflate"),  # Pub.fast_send per subscriber; Session.on_data per frame
 }
 
 

@@ -399,7 +399,7 @@ def install_cpython(cls):
     cls.__repr__ = _repr
     cls.__dir__ = _dir
     _attributes(cls)
-    from . import hotattrs, options  # port-ok: CPython only
+    from . import hotattrs, options, session  # port-ok: CPython only
     from .security import mechanism  # port-ok: CPython only
 
-    hotattrs.install(cls, options.Options, mechanism.Mechanism)
+    hotattrs.install(cls, options.Options, mechanism.Mechanism, session.Pipe)
