@@ -23,7 +23,7 @@ _lib = None
 _ffi = None
 _BATCH = 512  # frames per C call
 _SMALL = 4096  # mean body size up to which a run is copied once and sliced (two copies)
-_MIN_SCAN = 512  # bytes under which the decoder's own loop is quicker (a reply or two: the call costs more)
+_MIN_SCAN = 256  # bytes under which the decoder's own loop is quicker (a reply or two: the call costs more)
 active = False  # the C versions are installed
 
 
