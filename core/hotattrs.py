@@ -13,10 +13,17 @@ _setraw = object.__setattr__
 # class -> the defaults it copies (read on every message)
 HOT = {
     "Socket": ("closed", "rcvmore", "sending_more"),  # send()/recv() fast paths
-    "Options": ("sndhwm", "rcvhwm"),  # Session.fast_send, the recv fast path's RCVHWM test
-    "Context": ("terminated_flag",),  # send()/recv() fast paths
+    # Session.fast_send, the recv paths' RCVHWM/CONFLATE/timeout tests, REQ's send
+    "Options": ("sndhwm", "rcvhwm", "conflate", "rcvtimeo", "sndtimeo", "req_correlate", "req_relaxed",
+                "router_mandatory"),
+    "Context": ("terminated_flag", "async_waiters"),  # send()/recv() fast paths; each wake-up
     "Mechanism": ("wraps",),  # Connection.send_frame
-    "Pipe": ("fast_ok", "conflate"),  # Pub.fast_send per subscriber; Session.on_data per frame
+    "Pipe": ("fast_ok", "conflate", "active"),  # Pub.fast_send per subscriber; Session.on_data per frame
+    "Session": ("drop_rest", "outq"),  # Session.write per frame, on_sent per write
+    "Pattern": ("fast_out", "fast_in", "plain_in", "prune_wanted"),  # send()/recv(), Session.on_data
+    "Engine": ("held_end", "reading", "active", "dirty", "_want_w"),  # each read and flush
+    "FrameQueue": ("ready",),  # FrameQueue.push per frame
+    "Connection": ("peer_ttl",),  # each read
 }
 
 

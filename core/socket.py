@@ -2,7 +2,6 @@
 that drive the context's reactor until they can return."""
 import sys
 
-from . import constants as C
 from . import endpoint as E
 from . import options as O
 from . import patterns, security
@@ -17,6 +16,8 @@ _BUFFER_TYPES = (bytes, bytearray, memoryview)
 _setraw = object.__setattr__
 # libzmq's numbers (core/constants.py) for the methods below: private consts
 # cost no heap on MicroPython
+_DONTWAIT = const(1)  # (constants.py has a module __getattr__: CPython never specialises C.NAME)
+_SNDMORE = const(2)
 _SUB = const(2)
 _XSUB = const(10)
 _SUBSCRIBE = const(6)
@@ -282,7 +283,7 @@ class Socket:
                     data = memoryview(data)
                 except TypeError:
                     raise TypeError("expected bytes-like data, got %r" % type(data).__name__) from None
-        more = 1 if flags & C.SNDMORE else 0
+        more = 1 if flags & _SNDMORE else 0
         ctx = self.ctx
         with ctx.mutex:  # (_check_open under the lock decides)
             self._check_open()
@@ -297,7 +298,7 @@ class Socket:
             if pattern.send_frame(data, more):
                 self._sent(more)
                 return None if copy else self.tracker_for(data, track)
-            if flags & C.DONTWAIT:
+            if flags & _DONTWAIT:
                 raise Again()
             timeout = self.options.sndtimeo
             start = ticks_ms() if timeout > 0 else 0
@@ -330,7 +331,7 @@ class Socket:
         if n == 0:
             return None
         for i in range(n - 1):
-            self.send(parts[i], C.SNDMORE | flags, copy)
+            self.send(parts[i], _SNDMORE | flags, copy)
         return self.send(parts[-1], flags, copy, track)  # SNDMORE in flags leaves the message open, as pyzmq
 
     # -- receiving ------------------------------------------------------------
@@ -343,7 +344,7 @@ class Socket:
                 ctx.poll_nowait()  # cooperative: CONFLATE's last message is the one the kernel holds
             got = pattern.recv_frame()
             if got is None:
-                if flags & C.DONTWAIT:
+                if flags & _DONTWAIT:
                     ctx.poll_nowait()
                     got = pattern.recv_frame()
                     if got is None:
@@ -436,7 +437,7 @@ class Socket:
     def recv_multipart(self, flags=0, copy=True, track=False):
         parts = [self.recv(flags, copy)]
         while self.rcvmore:
-            parts.append(self.recv(flags & ~C.DONTWAIT, copy))
+            parts.append(self.recv(flags & ~_DONTWAIT, copy))
         return parts
 
     # -- polling ------------------------------------------------------------

@@ -399,7 +399,11 @@ def install_cpython(cls):
     cls.__repr__ = _repr
     cls.__dir__ = _dir
     _attributes(cls)
-    from . import hotattrs, options, session  # port-ok: CPython only
+    from . import hotattrs, options, pool, session  # port-ok: CPython only
+    from .patterns import base  # port-ok: CPython only
     from .security import mechanism  # port-ok: CPython only
+    from .transports import stream  # port-ok: CPython only
+    from .zmtp import connection  # port-ok: CPython only
 
-    hotattrs.install(cls, options.Options, mechanism.Mechanism, session.Pipe)
+    hotattrs.install(cls, options.Options, mechanism.Mechanism, session.Pipe, session.Session, base.Pattern,
+                     stream.Engine, pool.FrameQueue, connection.Connection)

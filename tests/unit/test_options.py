@@ -66,8 +66,11 @@ def test_defaults_are_libzmqs(name):
 
 def test_defaults_live_on_the_class_until_set():
     """A socket stores only what it changes (each attribute costs heap on a
-    device); CPython copies the two the per-message paths read (core/hotattrs.py)."""
-    hot = {"sndhwm": 1000, "rcvhwm": 1000}
+    device); CPython copies the ones the per-message paths read (core/hotattrs.py)."""
+    from edgezmq.hotattrs import HOT
+
+    hot = {name: getattr(Options, name) for name in HOT["Options"]}
+    assert {"sndhwm", "rcvhwm", "rcvtimeo"} <= set(hot) and "linger" not in hot
     o = opts()
     assert vars(o) == {"socket_type": C.REQ, **hot}
     o.set(num("linger"), 0)
