@@ -46,10 +46,11 @@ def scan(dec, data, pos: int, end: int) -> int:
     (a fresh bytes body per frame), or a run of data frames to
     sink.on_data_run(flags, bodies, sizes) when the sink has it and takes
     them (-> True); the decoder's state is untouched."""
-    if end - pos < _MIN_SCAN or dec.__dict__.get("pool") is not None:
+    if end - pos < _MIN_SCAN or dec.pool is not None:
         return pos  # a few frames, or a decoder that puts short frames in pool slots: its own loop
-    bufs = dec.__dict__.get("_zf")
-    if bufs is None:  # per decoder: cffi releases the GIL, so buffers are not shared
+    try:  # (not dec.__dict__: reading it makes every attribute read of the decoder a generic lookup)
+        bufs = dec._zf
+    except AttributeError:  # per decoder: cffi releases the GIL, so buffers are not shared
         bufs = dec._zf = (_ffi.new("long long[]", 4 * _BATCH), _ffi.new("size_t *"))
     out, used = bufs
     src = _ffi.from_buffer(data)
