@@ -8,7 +8,9 @@ Steps (each prints one line; the first failure exits 1 with its reason):
 wheel contents (every package under core/ and ports/, the device sources and
 package.json, LICENSE), `import edgezmq` from the venv, a REQ/REP round trip
 with pyzmq both ways, whether the cffi fast paths are active (required when
-a C compiler is there), `edgezmq --help`, `edgezmq bundle --out DIR`.
+a C compiler is there), CURVE PUSH/PULL with pyzmq both ways (pynacl from
+the `[curve]` extra; the C boxes required with the fast paths),
+`edgezmq --help`, `edgezmq bundle --out DIR`.
 """
 from __future__ import annotations
 
@@ -47,6 +49,31 @@ for server, client in ((zmq, edgezmq), (edgezmq, zmq)):
     req.close(); rep.close(); sctx.term(); cctx.term()
 from edgezmq.ports.cpython import linkfast, zmtpfast
 print("fast=%%d" %% (zmtpfast.active and linkfast.load()))
+"""
+
+# CURVE with pyzmq both ways (the [curve] extra's pynacl), 1 B to 70 KB messages
+CURVE = r"""
+import edgezmq, zmq
+spub, ssec = zmq.curve_keypair()
+cpub, csec = zmq.curve_keypair()
+msgs = [bytes([i % 251]) * (i * 37 % 2000) for i in range(400)] + [b"big" * 23000]
+for server, client in ((zmq, edgezmq), (edgezmq, zmq)):
+    sctx, cctx = server.Context(), client.Context()
+    pull = sctx.socket(server.PULL)
+    pull.curve_server, pull.curve_secretkey, pull.curve_publickey = True, ssec, spub
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = cctx.socket(client.PUSH)
+    push.curve_serverkey, push.curve_publickey, push.curve_secretkey = spub, cpub, csec
+    for s in (pull, push):
+        s.linger = 0
+        s.rcvtimeo = 5000
+    push.connect("tcp://127.0.0.1:%d" % port)
+    for m in msgs:
+        push.send(m)
+    assert [pull.recv() for _ in msgs] == msgs
+    push.close(); pull.close(); sctx.term(); cctx.term()
+from edgezmq.ports.cpython import boxruns
+print("boxes=%d" % (boxruns._lib is not None))
 """
 
 
@@ -109,13 +136,18 @@ def smoke(work: str, wheel: str | None) -> None:
     venv = os.path.join(work, "venv")
     run([sys.executable, "-m", "venv", venv], work, "python -m venv")
     py = os.path.join(venv, "bin", "python")
-    run([py, "-m", "pip", "install", "-q", wheel, "pyzmq"], work, "pip install the wheel")
+    run([py, "-m", "pip", "install", "-q", wheel + "[curve]", "pyzmq"], work, "pip install the wheel")
     print("smoke: installed into %s" % venv)
     out = run([py, "-c", ROUND_TRIP % ROOT], work, "import edgezmq and REQ/REP with pyzmq")
     fast = "fast=1" in out
     print("smoke: import and REQ/REP with pyzmq both ways: ok (fast paths %s)" % ("active" if fast else "off"))
     if have_compiler() and not fast:
         raise Failed("a C compiler is here, yet the installed cffi fast paths are not active")
+    out = run([py, "-c", CURVE], work, "CURVE PUSH/PULL with pyzmq")
+    boxes = "boxes=1" in out
+    print("smoke: CURVE PUSH/PULL with pyzmq both ways: ok (C boxes %s)" % ("active" if boxes else "off"))
+    if fast and not boxes:
+        raise Failed("the cffi fast paths are active, yet CURVE boxes are not opened and sealed in C")
     exe = os.path.join(venv, "bin", "edgezmq")
     out = run([exe, "--help"], work, "edgezmq --help")
     if "bundle" not in out:
