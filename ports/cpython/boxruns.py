@@ -93,12 +93,18 @@ def seal_into(self, tx, flags, data) -> bool:
     n = self._nonce
     if b is None or n >= 0xFFFFFFFFFFFFFFFF:
         return False
-    m = len(data)
+    if type(data) is bytes:
+        m = len(data)
+    else:  # (its size in bytes: len() of an array's memoryview counts items)
+        data = memoryview(data)
+        if not data.c_contiguous:
+            return False
+        m = data.nbytes
+        data = _ffi.from_buffer(data)
     if b.seal_size < 2 * m + 64:
         b.seal_size = 2 * m + 64
         b.seal = _ffi.new("unsigned char[]", b.seal_size)
-    size = _lib.zf_seal(_seal_fn, data if type(data) is bytes else _ffi.from_buffer(data), m, flags, n,
-                        b.seal_nonce, b.key, b.seal)
+    size = _lib.zf_seal(_seal_fn, data, m, flags, n, b.seal_nonce, b.key, b.seal)
     if size < 0:
         return False
     tx += _ffi.buffer(b.seal, size)

@@ -2,6 +2,8 @@
 encode and decode: the same frames go out, the same data comes in, the same
 nonces are used up, and a run stops exactly before the box that decode must
 judge itself (a forgery, a replay, a boxed command, not a MESSAGE)."""
+import array
+
 import pytest
 from edgezmq.errors import ProtocolError
 from edgezmq.ports.micropython.nacl_pure import PureCrypto
@@ -58,6 +60,19 @@ def test_a_sealed_frame_is_the_frame_encode_gives(msgs):
         assert got == reference_frame(client, flags, data)
         hdr = 2 if got[0] == 0 else 9
         assert server.decode(got[hdr:]) == (flags & 3, data)
+
+
+def test_a_buffer_of_wider_items_is_sealed_whole_and_a_strided_one_left_to_encode():
+    client, server, _, _ = curve_ready()
+    a = array.array("i", range(300))  # 1,200 bytes, 300 items
+    for data in (a, memoryview(a)):
+        n = client._nonce
+        got = sealed(client, 0, data)
+        client._nonce = n
+        assert got == reference_frame(client, 0, a.tobytes())
+        assert server.decode(got[9:]) == (0, a.tobytes())
+    tx = bytearray()
+    assert not boxruns.seal_into(client, tx, 0, memoryview(b"abcdef")[::2]) and not tx
 
 
 def boxes(client, plan):
